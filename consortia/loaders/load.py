@@ -1,0 +1,237 @@
+"""Load a registry: read, match headers, parse values, check keys and references.
+
+Every problem is collected in one pass and raised together as one
+:class:`~consortia.errors.InputError`, so an officer fixes a spreadsheet once
+rather than once per error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, Problem
+from ..registry import Registry, SourceInfo, empty_table
+from ..rules.rulebook import Rulebooks, load_rulebooks
+from ..schema import REQUIRED_TABLES, TABLES, Table
+from .sources import RawTable, read_sources
+from .text import norm_header
+from .values import expected_for, parse_column
+
+__all__ = ["MAX_PROBLEMS_PER_COLUMN", "load_registry"]
+
+#: Past this many bad cells in one column the rest are counted, not listed.
+MAX_PROBLEMS_PER_COLUMN = 200
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def cells(self, raw: RawTable, mask: pd.Series, column: str, values: pd.Series, expected: str) -> None:
+        idx = np.flatnonzero(mask.to_numpy())
+        for i in idx[:MAX_PROBLEMS_PER_COLUMN]:
+            self.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(values.iloc[i]), expected))
+        if len(idx) > MAX_PROBLEMS_PER_COLUMN:
+            self.problems.append(Problem(raw.source, None, column, None,
+                                         f"... and {len(idx) - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
+
+
+def _match_headers(raw: RawTable, table: Table, out: _Collector) -> tuple[dict[str, str], dict[str, str]]:
+    """Map canonical column -> source header, and note each header's unit."""
+    keys: dict[str, str] = {}
+    for col in table.columns:
+        for name in (col.name, *col.aliases):
+            keys.setdefault(norm_header(name)[0], col.name)
+    mapping: dict[str, str] = {}
+    units: dict[str, str] = {}
+    for header in raw.frame.columns:
+        key, unit = norm_header(header)
+        canonical = keys.get(key)
+        if canonical is None:
+            continue
+        if canonical in mapping:
+            out.problems.append(Problem(raw.source, 1, header, None,
+                                        f"two columns both mean '{canonical}' ('{mapping[canonical]}' and '{header}')"))
+            continue
+        mapping[canonical] = header
+        units[canonical] = unit
+    for col in table.columns:
+        if col.required and col.name not in mapping:
+            zh = f" or {col.aliases[0]}" if col.aliases else ""
+            out.problems.append(Problem(raw.source, 1, col.name, None,
+                                        f"a required column '{col.name}'{zh} is missing"))
+    return mapping, units
+
+
+def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector) -> tuple[pd.DataFrame, dict[str, str]]:
+    mapping, units = _match_headers(raw, table, out)
+    n = len(raw.frame)
+    data: dict[str, pd.Series] = {}
+    known = ", ".join(books)
+    for col in table.columns:
+        if col.name in mapping:
+            text = raw.frame[mapping[col.name]]
+        else:
+            text = pd.Series([""] * n, dtype=object)
+        text = text.reset_index(drop=True)
+        parsed, bad = parse_column(text, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
+        if bad.any():
+            out.cells(raw, bad, mapping.get(col.name, col.name), text, expected_for(col.kind, known))
+        if col.required and col.name in mapping:
+            missing = (text.astype(str).str.strip() == "") & ~bad
+            if missing.any():
+                out.cells(raw, missing, mapping[col.name], text, "a value is required here")
+        data[col.name] = parsed
+    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
+    used = set(mapping.values())
+    for header in raw.frame.columns:
+        if header not in used and not header.startswith("Unnamed: ") and header not in frame:
+            frame[header] = raw.frame[header].reset_index(drop=True).astype(str).str.strip()
+    frame["_row"] = raw.rows.to_numpy(dtype=np.int64)
+    return frame, mapping
+
+
+def _duplicates(frame: pd.DataFrame, raw: RawTable, key: tuple[str, ...], out: _Collector, what: str) -> None:
+    k = frame[list(key)].astype(str)
+    dup = k.duplicated(keep="first")
+    if not dup.any():
+        return
+    first_row = frame.loc[~dup].assign(_k=k[~dup].agg("\x1f".join, axis=1)).set_index("_k")["_row"]
+    keys = k[dup].agg("\x1f".join, axis=1)
+    for i, kk in zip(np.flatnonzero(dup.to_numpy())[:MAX_PROBLEMS_PER_COLUMN], keys.iloc[:MAX_PROBLEMS_PER_COLUMN], strict=False):
+        out.problems.append(Problem(raw.source, int(frame["_row"].iloc[i]), key[-1] if len(key) == 1 else "+".join(key),
+                                    kk.replace("\x1f", " / "),
+                                    f"a unique {what}; the same key is already on row {int(first_row[kk])}"))
+
+
+def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: dict[str, dict[str, str]],
+                out: _Collector) -> None:
+    def check(table: str, column: str, valid: pd.Index | set[str], what: str, allow_empty: bool = False) -> None:
+        if table not in reg:
+            return
+        vals = reg[table][column]
+        present = vals.astype(str) != ""
+        bad = present & ~vals.isin(valid) if allow_empty else ~vals.isin(valid) & present
+        if bad.any():
+            out.cells(raws[table], bad, maps[table].get(column, column), vals, what)
+
+    unit_ids = pd.Index(reg["units"]["uscc"].unique())
+    cons_ids = pd.Index(reg["consortia"]["consortium_id"].unique())
+    check("memberships", "consortium_id", cons_ids, "a consortium_id listed in the consortia table")
+    check("memberships", "uscc", unit_ids, "a unit code listed in the units table")
+    check("consortia", "recognized_from", cons_ids, "the consortium_id of another consortium in the registry",
+          allow_empty=True)
+    for t in ("evaluations", "annual_reports", "projects"):
+        check(t, "consortium_id", cons_ids, "a consortium_id listed in the consortia table", allow_empty=True)
+    check("projects", "lead_uscc", unit_ids, "a unit code listed in the units table", allow_empty=True)
+    if "projects" in reg:
+        check("project_members", "project_id", pd.Index(reg["projects"]["project_id"]),
+              "a project_id listed in the projects table")
+    elif "project_members" in reg:
+        out.problems.append(Problem(raws["project_members"].source, None, None, None,
+                                    "project_members needs the projects table"))
+    check("project_members", "uscc", unit_ids, "a unit code listed in the units table")
+    if "chains" in reg:
+        chains = reg["chains"]
+        check("consortia", "chain_id", pd.Index(chains["chain_id"].unique()),
+              "a chain_id listed in the chains table", allow_empty=True)
+        seg_key = set(zip(chains["chain_id"], chains["segment_id"], strict=True))
+        par = chains[chains["parent"] != ""]
+        bad = ~pd.Series([(c, p) in seg_key for c, p in zip(par["chain_id"], par["parent"], strict=True)],
+                         index=par.index, dtype=bool)
+        if bad.any():
+            out.cells(raws["chains"], bad.reindex(chains.index, fill_value=False), maps["chains"].get("parent", "parent"),
+                      chains["parent"], "a segment_id of the same chain")
+        feeds_bad = pd.Series([any((c, f) not in seg_key for f in fs)
+                               for c, fs in zip(chains["chain_id"], chains["feeds"], strict=True)],
+                              index=chains.index, dtype=bool)
+        if feeds_bad.any():
+            out.cells(raws["chains"], feeds_bad, maps["chains"].get("feeds", "feeds"),
+                      chains["feeds"].map(";".join), "segment_ids of the same chain, separated by ;")
+        m = reg["memberships"]
+        chain_of = reg["consortia"].set_index("consortium_id")["chain_id"]
+        seg_ids = set(chains["segment_id"])
+        has = m["segments"].map(len) > 0
+        if has.any():
+            sub = m[has]
+            cons_chain = sub["consortium_id"].map(chain_of).fillna("")
+            bad_seg = pd.Series([
+                any(((ch, s) not in seg_key) if ch else (s not in seg_ids) for s in segs)
+                for ch, segs in zip(cons_chain, sub["segments"], strict=True)
+            ], index=sub.index, dtype=bool)
+            if bad_seg.any():
+                out.cells(raws["memberships"], bad_seg.reindex(m.index, fill_value=False),
+                          maps["memberships"].get("segments", "segments"), m["segments"].map(";".join),
+                          "segment_ids of the consortium's chain (see the chains table)")
+
+
+def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> pd.Series:
+    """Follow ``recognized_from`` to its root; report self-references and cycles."""
+    parent = dict(zip(consortia["consortium_id"], consortia["recognized_from"], strict=True))
+    body: dict[str, str] = {}
+    for i, cid in enumerate(consortia["consortium_id"]):
+        seen = [cid]
+        cur = cid
+        while parent.get(cur, "") and parent[cur] in parent:
+            cur = parent[cur]
+            if cur in seen:
+                out.problems.append(Problem(raw.source, int(consortia["_row"].iloc[i]),
+                                            maps.get("recognized_from", "recognized_from"), parent[cid],
+                                            "recognized_from must not lead back to the same consortium (a cycle: "
+                                            + " → ".join([*seen, cur]) + ")"))
+                cur = cid
+                break
+            seen.append(cur)
+        body[cid] = cur
+    return consortia["consortium_id"].map(body)
+
+
+def load_registry(path: str | Path, rulebooks: Rulebooks | None = None) -> Registry:
+    """Load and validate a registry folder or workbook.
+
+    Raises :class:`~consortia.errors.InputError` with every problem found.
+    A unit code that appears twice in the units table is not an input error
+    (registries merged from several cities repeat units): the first row is
+    used and the others are kept for the ``DUPLICATE_UNIT`` finding.
+    """
+    books = rulebooks or load_rulebooks()
+    raws = read_sources(path)
+    out = _Collector()
+    label = Path(path).name
+    for name in REQUIRED_TABLES:
+        if name not in raws:
+            aliases = "/".join(TABLES[name].aliases[:1])
+            out.problems.append(Problem(label, None, None, None,
+                                        f"the required table '{name}' ({aliases}) is missing: "
+                                        f"expected a file {name}.csv or a sheet named {name}"))
+    tables: dict[str, pd.DataFrame] = {}
+    maps: dict[str, dict[str, str]] = {}
+    for name, raw in raws.items():
+        tables[name], maps[name] = _parse_table(raw, TABLES[name], books, out)
+    if not all(name in tables and maps[name] for name in REQUIRED_TABLES):
+        raise InputError(out.problems)
+    units = tables["units"]
+    dup = units["uscc"].duplicated(keep="first")
+    duplicate_units = units[dup].reset_index(drop=True)
+    tables["units"] = units[~dup].reset_index(drop=True)
+    for name, what in (("consortia", "consortium_id"), ("memberships", "membership (consortium, unit, joined_on)"),
+                       ("chains", "segment per chain"), ("evaluations", "evaluation per consortium and date"),
+                       ("annual_reports", "report per consortium and year"), ("projects", "project_id"),
+                       ("project_members", "member per project")):
+        if name in tables:
+            _duplicates(tables[name], raws[name], TABLES[name].key, out, what)
+    _references(tables, raws, maps, out)
+    body_id = _bodies(tables["consortia"], raws["consortia"], maps["consortia"], out)
+    if out.problems:
+        raise InputError(out.problems)
+    tables["consortia"]["body_id"] = body_id
+    for name in TABLES:
+        if name not in tables:
+            tables[name] = empty_table(name)
+    sources = {
+        name: SourceInfo(raw.source, raw.path, raw.sheet, raw.encoding, maps[name]) for name, raw in raws.items()
+    }
+    return Registry(tables, sources, Path(path), duplicate_units)

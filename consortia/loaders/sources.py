@@ -1,0 +1,189 @@
+"""Finding and reading the raw tables of a registry: a CSV folder or a workbook.
+
+Everything is read as text (``dtype=str``) so that codes keep their leading
+zeros and nothing is guessed; :mod:`consortia.loaders.values` parses. CSV
+encodings are detected without being told: UTF-8 (with or without BOM),
+UTF-16 with a BOM, else GB18030 (a superset of GBK, what Excel on a Chinese
+Windows writes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError, Problem
+from ..schema import TABLES, Table
+from .text import norm_header
+
+__all__ = ["EXCEL_SUFFIXES", "RawTable", "decode", "read_sources"]
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
+
+@dataclass
+class RawTable:
+    """A table as read: text cells, original headers, and where it came from.
+
+    ``rows`` holds the row number the user sees for each data row (header = 1).
+    """
+
+    name: str
+    source: str
+    frame: pd.DataFrame
+    rows: pd.Series
+    encoding: str | None = None
+    path: Path | None = None
+    sheet: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def decode(data: bytes, source: str) -> tuple[str, str]:
+    """Decode file bytes, returning the text and the encoding that worked."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(source, None, None, None,
+                    f"cannot decode the file: it is neither UTF-8 nor GB18030/GBK (bad byte at offset {exc.start})")
+        ) from None
+
+
+def _table_for(stem: str) -> Table | None:
+    key, _ = norm_header(stem)
+    for table in TABLES.values():
+        if key in {norm_header(n)[0] for n in (table.name, *table.aliases)}:
+            return table
+    return None
+
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def _read_csv(path: Path, table: Table) -> RawTable:
+    source = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(source, None, None, None, f"cannot read the file: {exc.strerror}")) from None
+    text, encoding = decode(data, source)
+    if "\x00" in text:
+        raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
+    if not text.strip():
+        raise InputError(Problem(source, 1, None, None, "the file is empty: a header row is required"))
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+            skip_blank_lines=False, header=0, engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        m = _LINE.search(str(exc))
+        raise InputError(
+            Problem(source, int(m.group(1)) if m else None, None, None,
+                    f"malformed CSV row ({exc}); check quoting and the number of commas")
+        ) from None
+    except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        raise InputError(Problem(source, None, None, None, f"not a readable CSV file: {exc}")) from None
+    return _finish(RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path))
+
+
+def _finish(raw: RawTable) -> RawTable:
+    """Drop wholly empty rows but keep the row numbers of the rest."""
+    frame = raw.frame
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.fillna("").astype(str)
+    rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    if len(frame.columns):
+        nonblank = (frame.apply(lambda col: col.str.strip()) != "").any(axis=1)
+        frame = frame[nonblank].reset_index(drop=True)
+        rows = rows[nonblank.to_numpy()].reset_index(drop=True)
+    raw.frame, raw.rows = frame, rows
+    return raw
+
+
+def _read_folder(path: Path) -> dict[str, RawTable]:
+    found: dict[str, RawTable] = {}
+    problems: list[Problem] = []
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".txt"))
+    for p in files:
+        table = _table_for(p.stem)
+        if table is None:
+            continue
+        if table.name in found:
+            problems.append(Problem(p.name, None, None, None,
+                                    f"a second file for table '{table.name}' (already read {found[table.name].source})"))
+            continue
+        try:
+            found[table.name] = _read_csv(p, table)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def _read_workbook(path: Path) -> dict[str, RawTable]:
+    engine = "calamine"
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, header=None, engine=engine,
+                               keep_default_na=False, na_filter=False)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+        raise InputError(Problem(path.name, None, None, None, f"cannot read the workbook: {exc}")) from None
+    found: dict[str, RawTable] = {}
+    problems: list[Problem] = []
+    for sheet, grid in sheets.items():
+        table = _table_for(str(sheet))
+        if table is None:
+            continue
+        source = f"{path.name}[{sheet}]"
+        if table.name in found:
+            problems.append(Problem(source, None, None, None,
+                                    f"a second sheet for table '{table.name}' (already read {found[table.name].source})"))
+            continue
+        grid = grid.fillna("").astype(str)
+        if grid.empty:
+            problems.append(Problem(source, 1, None, None, "the sheet is empty: a header row is required"))
+            continue
+        header = [h if h != "" else f"Unnamed: {i}" for i, h in enumerate(grid.iloc[0])]
+        frame = grid.iloc[1:].reset_index(drop=True)
+        frame.columns = header
+        raw = RawTable(table.name, source, frame, pd.Series(dtype=int), None, path, str(sheet))
+        found[table.name] = _finish(raw)
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def read_sources(path: str | Path) -> dict[str, RawTable]:
+    """Read every table a registry holds, keyed by canonical table name."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(Problem(str(p), None, None, None, "no such file or folder"))
+    if p.is_dir():
+        return _read_folder(p)
+    if p.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_workbook(p)
+    raise InputError(Problem(
+        str(p), None, None, None,
+        "a registry is a folder of CSV files (units.csv, consortia.csv, memberships.csv …) "
+        "or one Excel workbook with a sheet per table",
+    ))

@@ -1,0 +1,134 @@
+"""Writing tables of results: terminal table, JSON, CSV and Excel.
+
+Every command that prints rows goes through :func:`emit`, so every command
+gets the same ``--format`` choices and the same safety: JSON keeps Chinese as
+Chinese, and CSV/Excel cells that a spreadsheet would run as a formula
+(starting ``=``, ``+``, ``-``, ``@``, tab or CR) are neutralised with a
+leading apostrophe, so a crafted unit name cannot execute.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .io import atomic_path, atomic_write_bytes
+
+__all__ = ["FORMATS", "emit", "neutralise", "to_jsonable"]
+
+FORMATS = ("table", "json", "csv", "xlsx")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix an apostrophe to text a spreadsheet would treat as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values: dates as ISO text, NaN/NaT as null, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date().isoformat()
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return to_jsonable(value.item())
+    return value
+
+
+def _cell(value: Any) -> Any:
+    v = to_jsonable(value)
+    if isinstance(v, list):
+        return "; ".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None) -> pd.DataFrame:
+    frame = pd.DataFrame([{k: _cell(v) for k, v in r.items()} for r in rows])
+    if columns is not None:
+        frame = frame.reindex(columns=list(columns))
+    return frame
+
+
+def _xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.map(neutralise).to_excel(writer, sheet_name=name[:31], index=False)
+            ws = writer.sheets[name[:31]]
+            for col in ws.columns:
+                width = max((len(str(c.value)) if c.value is not None else 0) for c in col[:200])
+                ws.column_dimensions[col[0].column_letter].width = min(max(10, width * 1.6), 80)
+            ws.freeze_panes = "A2"
+    return buf.getvalue()
+
+
+def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None = None,
+         columns: Sequence[str] | None = None, table_columns: Sequence[str] | None = None,
+         title: str | None = None, sheets: Mapping[str, pd.DataFrame] | None = None,
+         echo: Any = None) -> None:
+    """Write ``rows`` in ``fmt`` to ``out`` (atomically) or to standard output.
+
+    ``table_columns`` picks the columns shown in the terminal table;
+    ``sheets`` adds further sheets to an Excel workbook.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    write = echo or (lambda text: print(text, end=""))
+    if fmt == "json":
+        text = json.dumps([to_jsonable(dict(r)) for r in rows], ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "csv":
+        text = _frame(rows, columns).map(neutralise).to_csv(index=False, lineterminator="\n")
+    elif fmt == "xlsx":
+        if out is None or str(out) == "-":
+            raise ValueError("--format xlsx needs --out FILE.xlsx")
+        all_sheets = {title or "results": _frame(rows, columns), **(sheets or {})}
+        atomic_write_bytes(out, _xlsx_bytes(all_sheets))
+        return
+    else:
+        text = _table_text(rows, table_columns or columns, title, to_file=out is not None and str(out) != "-")
+    if out is not None and str(out) != "-":
+        with atomic_path(out) as tmp:
+            # utf-8-sig for CSV so that Excel on Windows opens Chinese correctly.
+            tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    else:
+        write(text)
+
+
+def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, title: str | None,
+                *, to_file: bool) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
+    table = Table(title=title, show_lines=False, expand=False)
+    wide = {"message", "citation", "name", "details", "原文"}
+    for c in cols:
+        table.add_column(c, overflow="fold", no_wrap=c not in wide, min_width=8 if c in wide else None)
+    for r in rows:
+        table.add_row(*[("" if _cell(r.get(c)) is None else str(_cell(r.get(c)))) for c in cols])
+    import shutil
+
+    width = 200 if to_file else max(shutil.get_terminal_size((160, 40)).columns, 120)
+    console = Console(file=io.StringIO(), width=width, force_terminal=False,
+                      color_system=None, highlight=False, markup=False)
+    console.print(table)
+    if not rows:
+        console.print("(no rows)")
+    return console.file.getvalue()  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Rules: rulebooks as cited data and the engine that checks a registry against them."""

@@ -1,0 +1,333 @@
+"""Rulebooks: each jurisdiction's policy text as cited data, read by one engine.
+
+A rulebook is a YAML file (see ``books/``) listing the rules its text
+contains, each with parameters, severity, whether the text qualifies it with
+原则上 (and so a recorded 一事一议 exemption may waive it) and the article it
+relies on, quoted. Keeping the texts as data lets an officer in another city
+encode their own text with ``--rules FILE`` and no code, and keeps every
+finding traceable to a clause.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError, Problem
+
+__all__ = [
+    "RULE_IDS",
+    "Rule",
+    "Rulebook",
+    "Rulebooks",
+    "load_rulebooks",
+    "parse_rulebook",
+]
+
+#: Every rule id the engine knows. A rulebook may only name these.
+RULE_IDS: tuple[str, ...] = (
+    "MIN_MEMBERS", "LOCAL_SHARE", "MIN_ENTERPRISES", "UNIT_TYPES", "ACADEMIC_MEMBER",
+    "LEAD_COUNT", "LEAD_TYPE", "LEAD_LOCATION", "LEAD_REVENUE", "LEAD_RD_STAFF",
+    "LEAD_RD_SPEND", "LEAD_PLATFORM", "LEAD_RD_DEDUCTION", "LEAD_SINGLE", "MEMBER_CAP",
+    "CHIEF_EXPERT", "AGREEMENT", "TERM_ENDED", "EVALUATION_DUE", "RECTIFICATION_OVERDUE",
+    "REVOKE_GRADE", "ANNUAL_REPORT_MISSING", "CREDIT_SANCTION", "LEGAL_STATUS", "LEAD_BAN",
+    "PROJECT_LEAD", "PROJECT_MEMBER_SHARE",
+    "USCC_INVALID", "USCC_REGION_MISMATCH", "DUPLICATE_UNIT",
+)  # fmt: skip
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One checkable condition of one text."""
+
+    id: str
+    severity: str
+    in_principle: bool
+    params: Mapping[str, Any]
+    article: str
+    quote: str
+    note: str = ""
+    document: str = ""
+
+    @property
+    def citation(self) -> str:
+        """Document, article and the quoted clause, as an officer would cite it."""
+        head = f"{self.document}{self.article}" if self.document else self.article
+        return f"{head}：{self.quote}"
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """One jurisdiction's text: who it is, where it sits, and its rules by id."""
+
+    jurisdiction: str
+    name_zh: str
+    name_en: str
+    level: str
+    parent: str | None
+    province: str | None
+    city: str | None
+    division_code: str | None
+    document: Mapping[str, Any]
+    rules: Mapping[str, Rule]
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule with this id, or None when the text does not contain it."""
+        return self.rules.get(rule_id)
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+@dataclass
+class Rulebooks(Mapping[str, Rulebook]):
+    """All rulebooks in force for a run, plus the jurisdiction-independent rules."""
+
+    books: dict[str, Rulebook]
+    common: dict[str, Rule]
+    _alias: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for book in self.books.values():
+            for name in (book.jurisdiction, book.name_zh, book.name_en, *book.aliases):
+                self._alias[_norm(name)] = book.jurisdiction
+
+    def __getitem__(self, key: str) -> Rulebook:
+        return self.books[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.books)
+
+    def __len__(self) -> int:
+        return len(self.books)
+
+    def resolve(self, name: object) -> str | None:
+        """The jurisdiction id for any of its names (``南宁市``, ``Nanning``…), or None."""
+        if not isinstance(name, str):
+            return None
+        return self._alias.get(_norm(name))
+
+    def with_rule(self, rule_id: str) -> list[Rulebook]:
+        """The rulebooks whose text contains ``rule_id``."""
+        return [b for b in self.books.values() if rule_id in b.rules]
+
+
+class _Reader:
+    """Turns a composed YAML tree into Python values, remembering line numbers
+    so that a malformed rulebook gets an error naming the key and its line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def problem(self, node: yaml.Node | None, key: str, value: object, expected: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else None
+        shown = None if value is None else str(value)
+        self.problems.append(Problem(self.source, line, key, shown, expected))
+
+    def value(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return {self.value(k): self.value(v) for k, v in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(v) for v in node.value]
+        return yaml.SafeLoader(""). construct_object(node)  # type: ignore[no-untyped-call]
+
+    def fields(self, node: yaml.Node, where: str) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, where, None, "expected a mapping of keys to values")
+            return {}
+        out: dict[str, yaml.Node] = {}
+        for k, v in node.value:
+            out[str(self.value(k))] = v
+        return out
+
+    def text(self, fields: dict[str, yaml.Node], key: str, parent: yaml.Node, *,
+             required: bool = True) -> str | None:
+        node = fields.get(key)
+        if node is None:
+            if required:
+                self.problem(parent, key, None, f"missing required key '{key}'")
+            return None
+        value = self.value(node)
+        if value is None:
+            if required:
+                self.problem(node, key, None, f"'{key}' must not be empty")
+            return None
+        if isinstance(value, (dict, list)):
+            self.problem(node, key, value, f"'{key}' must be text")
+            return None
+        return str(value)
+
+
+_TOP_KEYS = {"jurisdiction", "name_zh", "name_en", "aliases", "level", "parent", "province",
+             "city", "division_code", "document", "rules", "common"}
+_RULE_KEYS = {"id", "severity", "in_principle", "params", "citation", "note"}
+
+
+def _parse_rule(r: _Reader, node: yaml.Node, document: str) -> Rule | None:
+    f = r.fields(node, "rules[]")
+    if not f:
+        return None
+    for k in f:
+        if k not in _RULE_KEYS:
+            r.problem(f[k], k, None, f"unknown key '{k}' in a rule; allowed: {', '.join(sorted(_RULE_KEYS))}")
+    rule_id = r.text(f, "id", node)
+    if rule_id is not None and rule_id not in RULE_IDS:
+        r.problem(f["id"], "id", rule_id, "a known rule id (see `consortia rules --ids`)")
+        rule_id = None
+    severity = r.text(f, "severity", node)
+    if severity is not None and severity not in SEVERITIES:
+        r.problem(f["severity"], "severity", severity, "one of error, warning, info")
+        severity = None
+    in_principle = False
+    if "in_principle" in f:
+        in_principle = r.value(f["in_principle"])
+        if not isinstance(in_principle, bool):
+            r.problem(f["in_principle"], "in_principle", in_principle, "true or false")
+            in_principle = False
+    params: dict[str, Any] = {}
+    if "params" in f:
+        params = r.value(f["params"]) or {}
+        if not isinstance(params, dict):
+            r.problem(f["params"], "params", params, "a mapping of parameter names to values")
+            params = {}
+    article = quote = None
+    if "citation" not in f:
+        r.problem(node, "citation", None, "missing required key 'citation' (article and quote)")
+    else:
+        c = r.fields(f["citation"], "citation")
+        article = r.text(c, "article", f["citation"])
+        quote = r.text(c, "quote", f["citation"])
+    note = r.text(f, "note", node, required=False) or ""
+    if None in (rule_id, severity, article, quote):
+        return None
+    return Rule(rule_id, severity, in_principle, params, article, quote, note, document)  # type: ignore[arg-type]
+
+
+def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
+    """Parse one rulebook file; the common file gives a dict of rules instead.
+
+    Raises :class:`InputError` listing every malformed key with its line.
+    """
+    r = _Reader(source)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(Problem(source, line, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}")) from None
+    if root is None:
+        raise InputError(Problem(source, None, None, None, "the rulebook is empty"))
+    top = r.fields(root, "rulebook")
+    for k in top:
+        if k not in _TOP_KEYS:
+            r.problem(top[k], k, None, f"unknown top-level key '{k}'")
+    common = bool(top.get("common") is not None and r.value(top["common"]))
+    document = {}
+    if not common:
+        if "document" in top:
+            document = r.value(top["document"]) or {}
+            if not isinstance(document, dict):
+                r.problem(top["document"], "document", document, "a mapping with at least 'title'")
+                document = {}
+        elif not common:
+            r.problem(root, "document", None, "missing required key 'document' (with 'title')")
+    title = str(document.get("title", ""))
+    rules: dict[str, Rule] = {}
+    rules_node = top.get("rules")
+    if rules_node is None:
+        r.problem(root, "rules", None, "missing required key 'rules'")
+    elif not isinstance(rules_node, yaml.SequenceNode):
+        r.problem(rules_node, "rules", None, "'rules' must be a list")
+    else:
+        for item in rules_node.value:
+            rule = _parse_rule(r, item, title)
+            if rule is None:
+                continue
+            if rule.id in rules:
+                r.problem(item, "id", rule.id, "each rule id once per rulebook")
+            rules[rule.id] = rule
+    if common:
+        if r.problems:
+            raise InputError(r.problems)
+        return rules
+    jurisdiction = r.text(top, "jurisdiction", root)
+    if jurisdiction is not None and not jurisdiction.isidentifier():
+        r.problem(top["jurisdiction"], "jurisdiction", jurisdiction, "a short id in letters, digits and _ (e.g. 'wuhan')")
+    name_zh = r.text(top, "name_zh", root)
+    name_en = r.text(top, "name_en", root, required=False) or (jurisdiction or "").title()
+    level = r.text(top, "level", root)
+    if level is not None and level not in ("province", "city"):
+        r.problem(top["level"], "level", level, "province or city")
+    aliases = r.value(top["aliases"]) if "aliases" in top else []
+    if not isinstance(aliases, list):
+        r.problem(top["aliases"], "aliases", aliases, "a list of names")
+        aliases = []
+    if r.problems:
+        raise InputError(r.problems)
+    return Rulebook(
+        jurisdiction=jurisdiction,  # type: ignore[arg-type]
+        name_zh=name_zh,  # type: ignore[arg-type]
+        name_en=name_en,
+        level=level,  # type: ignore[arg-type]
+        parent=r.text(top, "parent", root, required=False),
+        province=r.text(top, "province", root, required=False),
+        city=r.text(top, "city", root, required=False),
+        division_code=r.text(top, "division_code", root, required=False),
+        document=document,
+        rules=rules,
+        aliases=tuple(str(a) for a in aliases),
+        source=source,
+    )
+
+
+@cache
+def _builtin() -> tuple[dict[str, Rulebook], dict[str, Rule]]:
+    books: dict[str, Rulebook] = {}
+    common: dict[str, Rule] = {}
+    folder = resources.files(__package__).joinpath("books")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        parsed = parse_rulebook(entry.read_text(encoding="utf-8"), entry.name)
+        if isinstance(parsed, Rulebook):
+            books[parsed.jurisdiction] = parsed
+        else:
+            common.update(parsed)
+    return books, common
+
+
+def load_rulebooks(extra: Iterable[str | Path] = ()) -> Rulebooks:
+    """The five built-in rulebooks, with each ``extra`` file added or replacing
+    the rulebook of the same jurisdiction."""
+    books, common = _builtin()
+    books = dict(books)
+    for path in extra:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(Problem(str(p), None, None, None, f"cannot read rulebook: {exc}")) from None
+        parsed = parse_rulebook(text, str(p))
+        if not isinstance(parsed, Rulebook):
+            raise InputError(Problem(str(p), None, None, None, "a --rules file must describe one jurisdiction"))
+        books[parsed.jurisdiction] = parsed
+    problems = [
+        Problem(b.source, None, "parent", b.parent, f"a known jurisdiction ({', '.join(books)})")
+        for b in books.values()
+        if b.parent and b.parent not in books
+    ]
+    if problems:
+        raise InputError(problems)
+    return Rulebooks(books, dict(common))

@@ -1,0 +1,47 @@
+"""Who is in which consortium on a given date: the view every rule counts on.
+
+Semantics (shared by checks, enforcement and both backends):
+
+* a consortium record counts while its status is active or rectifying (or
+  empty) and it was recognised on or before the date (or has no date);
+* a membership counts from ``joined_on`` (if given) until the day before
+  ``left_on``: a unit whose ``left_on`` is on or before the date has left;
+* records linked by ``recognized_from`` share a ``body_id`` and are one body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .registry import Registry
+
+__all__ = ["LIVE_STATUSES", "active_consortia", "active_memberships", "as_timestamp"]
+
+LIVE_STATUSES = ("active", "rectifying", "")
+
+
+def as_timestamp(as_of: dt.date | str | pd.Timestamp | None) -> pd.Timestamp:
+    """Normalise an as-of date (default today) to a midnight Timestamp."""
+    if as_of is None:
+        return pd.Timestamp(dt.date.today())
+    return pd.Timestamp(as_of).normalize()
+
+
+def active_consortia(reg: Registry, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Consortium records in force on ``as_of``."""
+    c = reg.consortia
+    live = c["status"].isin(LIVE_STATUSES) & (c["recognized_on"].isna() | (c["recognized_on"] <= as_of))
+    return c[live]
+
+
+def active_memberships(reg: Registry, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Memberships in force on ``as_of`` in consortia in force, with each
+    consortium's ``body_id``, ``jurisdiction`` and ``exemption`` joined on
+    (the latter as ``consortium_exemption``)."""
+    m = reg.memberships
+    live = (m["left_on"].isna() | (m["left_on"] > as_of)) & (m["joined_on"].isna() | (m["joined_on"] <= as_of))
+    cons = active_consortia(reg, as_of)[["consortium_id", "body_id", "jurisdiction", "exemption", "recognized_on"]]
+    cons = cons.rename(columns={"exemption": "consortium_exemption"})
+    return m[live].merge(cons, on="consortium_id", how="inner")

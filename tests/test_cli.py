@@ -1,0 +1,130 @@
+"""The CLI as a user drives it: exit codes, the JSON contract, exports, help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import code, unit
+
+from consortia.cli import main
+
+AS_OF = "2026-06-30"
+CONTRACT = {"rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message", "citation"}
+
+
+def cons(cid: str, j: str, **kw: str) -> dict[str, str]:
+    return {"consortium_id": cid, "jurisdiction": j, "status": "active", "recognized_on": "2024-01-01", **kw}
+
+
+@pytest.fixture
+def clean(make_registry) -> Path:
+    return make_registry([unit(1), unit(2)], [cons("NN-1", "nanning")],
+                         [{"consortium_id": "NN-1", "uscc": code(1), "role": "lead"},
+                          {"consortium_id": "NN-1", "uscc": code(2), "role": "core"}])
+
+
+@pytest.fixture
+def breached(make_registry) -> Path:
+    evil = dict(unit(3), name="=cmd|' /C calc'!A0", uscc="91450103000000003X")  # invalid code: message starts =cmd
+    return make_registry([unit(1), unit(2), evil], [cons("NN-1", "nanning")],
+                         [{"consortium_id": "NN-1", "uscc": code(1), "role": "lead"},
+                          {"consortium_id": "NN-1", "uscc": code(2), "role": "lead"}])
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_exit_codes(clean, breached, tmp_path):
+    assert run("check", str(clean), "--as-of", AS_OF).exit_code == 0
+    r = run("check", str(breached), "--as-of", AS_OF)
+    assert r.exit_code == 1 and "LEAD_COUNT" in r.stdout
+    r = run("check", str(tmp_path / "missing"))
+    assert r.exit_code == 2 and "no such file" in r.stderr
+    r = run("check", str(clean), "--as-of", "yesterday")
+    assert r.exit_code == 2
+
+
+def test_check_json_contract(breached):
+    r = run("check", str(breached), "--as-of", AS_OF, "--format", "json")
+    rows = json.loads(r.stdout)
+    assert rows and all(CONTRACT <= row.keys() for row in rows)
+    lead = next(row for row in rows if row["rule"] == "LEAD_COUNT")
+    assert lead["severity"] == "error" and lead["waived"] is False and lead["jurisdiction"] == "nanning"
+    assert lead["consortium_id"] == "NN-1" and "南宁市创新联合体管理办法" in lead["citation"]
+    assert "\\u" not in r.stdout  # Chinese stays Chinese
+
+
+def test_check_filters_by_jurisdiction(breached):
+    r = run("check", str(breached), "--as-of", AS_OF, "--format", "json", "-j", "柳州")
+    assert json.loads(r.stdout) == [] and r.exit_code == 0
+    assert run("check", str(breached), "-j", "atlantis").exit_code == 2
+
+
+def test_exports_neutralise_formulas(breached, tmp_path):
+    out = tmp_path / "f.csv"
+    r = run("check", str(breached), "--as-of", AS_OF, "--format", "csv", "--out", str(out))
+    assert r.exit_code == 1 and out.exists()
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'=cmd" in text and ",=cmd" not in text and '"=cmd' not in text
+    xlsx = tmp_path / "f.xlsx"
+    r = run("check", str(breached), "--as-of", AS_OF, "--format", "xlsx", "--out", str(xlsx))
+    frame = pd.read_excel(xlsx, dtype=str, engine="openpyxl")
+    msgs = " ".join(frame["message"])
+    assert "LEAD_COUNT" in set(frame["rule"]) and "=cmd" in msgs
+    assert not any(str(v).startswith("=") for v in frame.to_numpy().ravel())
+    assert run("check", str(breached), "--format", "xlsx").exit_code == 2
+
+
+def test_show(breached):
+    r = run("show", "unit", code(2), "-r", str(breached), "--as-of", AS_OF, "--format", "json")
+    info = json.loads(r.stdout)
+    assert r.exit_code == 0 and info["record"]["uscc"] == code(2)
+    assert info["memberships"][0]["consortium_id"] == "NN-1" and info["memberships"][0]["active"] is True
+    r = run("show", "consortium", "NN-1", "-r", str(breached), "--as-of", AS_OF)
+    assert r.exit_code == 0 and "LEAD_COUNT" in r.stdout and code(1) in r.stdout
+    r = run("show", "consortium", "NN-404", "-r", str(breached))
+    assert r.exit_code == 2 and "NN-404" in r.stderr
+
+
+def test_rules_lists_every_rulebook_with_citations():
+    r = run("rules", "--format", "json", "--lang", "en")
+    rows = json.loads(r.stdout)
+    assert {row["jurisdiction"] for row in rows} == {"Guangxi", "Nanning", "Liuzhou", "Liaoyang", "Nanjing"}
+    assert all(row["citation"] for row in rows)
+    r = run("rules", "南宁", "--format", "json")
+    assert {row["jurisdiction"] for row in json.loads(r.stdout)} == {"南宁市"}
+
+
+def test_malformed_rulebook_names_key_and_line(tmp_path, clean):
+    bad = tmp_path / "wuhan.yaml"
+    bad.write_text("jurisdiction: wuhan\nname_zh: 武汉市\nlevel: city\ndocument: {title: 《武汉》}\n"
+                   "rules:\n  - id: MEMBER_CAP\n    severity: fatal\n    params: {max: 3}\n"
+                   "    citation: {article: 第一条, quote: 至多3个}\n", encoding="utf-8")
+    r = run("check", str(clean), "--rules", str(bad))
+    assert r.exit_code == 2 and "row 7" in r.stderr and "severity" in r.stderr and "fatal" in r.stderr
+
+
+def test_extra_rulebook_adds_a_jurisdiction(tmp_path, make_registry):
+    book = tmp_path / "wuhan.yaml"
+    book.write_text("jurisdiction: wuhan\nname_zh: 武汉市\nname_en: Wuhan\naliases: [武汉]\nlevel: city\n"
+                    "document: {title: 《武汉市创新联合体办法》}\nrules:\n  - id: LEAD_COUNT\n    severity: error\n"
+                    "    params: {min: 1, max: 3}\n    citation: {article: 第三条, quote: 牵头单位1至3家}\n",
+                    encoding="utf-8")
+    reg = make_registry([unit(1), unit(2)], [cons("WH-1", "武汉")],
+                        [{"consortium_id": "WH-1", "uscc": code(1), "role": "lead"},
+                         {"consortium_id": "WH-1", "uscc": code(2), "role": "lead"}])
+    assert run("check", str(reg), "--as-of", AS_OF).exit_code == 2  # unknown jurisdiction without the book
+    assert run("check", str(reg), "--as-of", AS_OF, "--rules", str(book)).exit_code == 0
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, cmd in main.commands.items():
+        assert cmd.help, name
+        assert f"consortia {name}" in readme, name
+        assert run(name, "--help").exit_code == 0

@@ -1,0 +1,182 @@
+"""Enforcement on write: each refusal, each exemption, same-body counting, atomic saves."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import code, unit
+
+from consortia.cli import main
+from consortia.errors import InputError, LeadCountRefusal, LeadSingleRefusal, MemberCapRefusal
+from consortia.graph import EmbeddedStore
+from consortia.loaders import load_registry
+from consortia.rules.engine import run_checks
+
+AS_OF = "2026-06-30"
+
+
+def cons(cid: str, j: str, **kw: str) -> dict[str, str]:
+    return {"consortium_id": cid, "jurisdiction": j, "status": "active", "recognized_on": "2024-01-01", **kw}
+
+
+@pytest.fixture
+def registry(make_registry):
+    units = [unit(i) for i in range(1, 10)] + [unit(i, "柳州市") for i in range(20, 24)]
+    consortia = [cons("GX-1", "guangxi"), cons("NN-1", "nanning", recognized_from="GX-1"), cons("NN-2", "nanning"),
+                 cons("NN-3", "nanning"), cons("NN-4", "nanning"), cons("LZ-1", "liuzhou"),
+                 cons("NJ-1", "nanjing"), cons("NJ-2", "nanjing"), cons("LY-1", "liaoyang"),
+                 cons("LY-2", "liaoyang"), cons("NN-9", "nanning", status="revoked")]
+    m = [{"consortium_id": "NN-2", "uscc": code(1), "role": "lead"},
+         {"consortium_id": "LZ-1", "uscc": code(20, "柳州市"), "role": "lead"}]
+    return make_registry(units, consortia, m)
+
+
+def store(path) -> EmbeddedStore:
+    return EmbeddedStore.open(path, as_of=AS_OF)
+
+
+def test_second_lead_refused_where_one_allowed(registry):
+    s = store(registry)
+    with pytest.raises(LeadCountRefusal) as exc:
+        s.add_member("NN-2", code(2), "lead")
+    assert exc.value.rule == "LEAD_COUNT" and exc.value.jurisdiction == "nanning"
+    assert "already has 1 lead" in str(exc.value) and "第五条（一）" in str(exc.value)
+    # The 原则上-free lead count cannot be waived by an exemption.
+    with pytest.raises(LeadCountRefusal):
+        s.add_member("NN-2", code(2), "牵头单位", exemption="一事一议")
+    assert s.pending == []
+
+
+def test_liuzhou_allows_two_leads_not_three(registry):
+    s = store(registry)
+    s.add_member("LZ-1", code(21, "柳州市"), "lead")
+    with pytest.raises(LeadCountRefusal):
+        s.add_member("LZ-1", code(22, "柳州市"), "lead")
+
+
+def test_lead_of_second_consortium_refused_unless_exempted(registry):
+    s = store(registry)
+    with pytest.raises(LeadSingleRefusal) as exc:
+        s.add_member("NN-3", code(1), "lead")
+    assert exc.value.waivable and "--exemption" in str(exc.value)
+    row = s.add_member("NN-3", code(1), "lead", exemption="南宁市科技局一事一议第1号")
+    assert row["exemption"] == "南宁市科技局一事一议第1号"
+    s.save()
+    # Recorded: the audit reports the breach, waived.
+    fs = [f for f in run_checks(load_registry(registry), as_of=AS_OF) if f.rule == "LEAD_SINGLE"]
+    assert fs and all(f.waived for f in fs)
+
+
+def test_leading_a_directly_recognised_record_is_not_a_second_lead(registry):
+    s = store(registry)
+    s.add_member("GX-1", code(3), "lead")
+    s.add_member("NN-1", code(3), "lead")  # the same body at city level
+    with pytest.raises(LeadSingleRefusal):
+        s.add_member("NN-3", code(3), "lead")
+
+
+def test_fourth_consortium_refused_where_a_text_carries_the_cap(registry):
+    s = store(registry)
+    for cid in ("NN-2", "NN-3", "NN-4"):
+        s.add_member(cid, code(5), "core")
+    with pytest.raises(MemberCapRefusal) as exc:
+        s.add_member("NJ-1", code(5), "general")  # Nanjing has no cap, but the unit's Nanning consortia do
+    assert exc.value.jurisdiction == "nanning" and "would make 4" in str(exc.value)
+    s.add_member("NJ-1", code(5), "general", exemption="一事一议：同意")
+    assert s.unit_bodies(code(5)).keys() == {"NN-2", "NN-3", "NN-4", "NJ-1"}
+
+
+def test_no_cap_where_no_text_carries_it(registry):
+    s = store(registry)
+    for cid in ("NJ-1", "NJ-2", "LY-1", "LY-2", "LZ-1"):
+        s.add_member(cid, code(6), "general")
+    assert len(s.unit_bodies(code(6))) == 5
+
+
+def test_directly_recognised_record_never_counts_twice_toward_the_cap(registry):
+    s = store(registry)
+    for cid in ("GX-1", "NN-1", "NN-3", "NN-4"):  # GX-1 and NN-1: one body
+        s.add_member(cid, code(7), "core")
+    assert len(s.unit_bodies(code(7))) == 3
+    with pytest.raises(MemberCapRefusal):
+        s.add_member("NN-2", code(7), "core")
+
+
+def test_bad_additions_are_input_errors(registry):
+    s = store(registry)
+    with pytest.raises(InputError, match="a consortium in the registry"):
+        s.add_member("NOPE", code(1), "core")
+    with pytest.raises(InputError, match="units table"):
+        s.add_member("NN-3", code(99), "core")
+    with pytest.raises(InputError, match="role"):
+        s.add_member("NN-3", code(2), "boss")
+    with pytest.raises(InputError, match="revoked"):
+        s.add_member("NN-9", code(2), "core")
+    s.add_member("NN-3", code(2), "core")
+    with pytest.raises(InputError, match="already"):
+        s.add_member("NN-3", code(2), "general")
+
+
+def test_cli_add_member_refusal_and_exemption(registry):
+    r = CliRunner().invoke(main, ["add-member", str(registry), "NN-3", code(1), "--role", "lead", "--as-of", AS_OF])
+    assert r.exit_code == 1 and "LEAD_SINGLE" in r.stderr and "Traceback" not in r.output
+    before = (registry / "memberships.csv").read_bytes()
+    assert before.count(b"\n") == 3
+    r = CliRunner().invoke(main, ["add-member", str(registry), "NN-3", code(1), "--role", "lead", "--as-of", AS_OF,
+                                  "--exemption", "一事一议第2号", "--segments", "s1;s2"])
+    assert r.exit_code == 0, r.output
+    m = load_registry(registry).memberships
+    row = m[m["consortium_id"] == "NN-3"].iloc[0]
+    assert row["exemption"] == "一事一议第2号" and row["role"] == "lead"
+    r = CliRunner().invoke(main, ["add-member", str(registry), "NN-3", code(99), "--role", "core"])
+    assert r.exit_code == 2 and code(99) in r.stderr
+
+
+def test_writeback_keeps_encoding_and_language(make_registry):
+    units = [unit(1), unit(2)]
+    path = make_registry(units, [cons("NN-1", "南宁市")], [], encoding="gb18030")
+    (path / "memberships.csv").write_bytes("联合体编号,统一社会信用代码,角色\n".encode("gb18030"))
+    s = EmbeddedStore.open(path, as_of=AS_OF)
+    s.add_member("NN-1", code(1), "lead")
+    s.save()
+    text = (path / "memberships.csv").read_bytes().decode("gb18030")
+    assert text.splitlines() == ["联合体编号,统一社会信用代码,角色,加入日期", f"NN-1,{code(1)},牵头单位,2026-06-30"]
+    assert load_registry(path).memberships["role"].tolist() == ["lead"]
+
+
+def test_interrupted_write_loses_nothing(registry, monkeypatch):
+    before = (registry / "memberships.csv").read_bytes()
+    s = store(registry)
+    s.add_member("NN-3", code(2), "core")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        s.save()
+    assert (registry / "memberships.csv").read_bytes() == before
+    assert [p.name for p in registry.iterdir() if p.name.startswith(".")] == []
+
+
+def test_writeback_to_workbook_keeps_values_as_text(tmp_path):
+    path = tmp_path / "reg.xlsx"
+    with pd.ExcelWriter(path) as w:
+        pd.DataFrame([unit(1), unit(2)]).to_excel(w, sheet_name="单位", index=False)
+        pd.DataFrame([cons("NN-1", "nanning")]).to_excel(w, sheet_name="创新联合体", index=False)
+        pd.DataFrame([{"consortium_id": "NN-1", "uscc": code(1), "role": "lead"}]).to_excel(
+            w, sheet_name="成员", index=False)
+    s = EmbeddedStore.open(path, as_of=AS_OF)
+    s.add_member("NN-1", code(2), "core", segments=["=1+1"])
+    s.save()
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path)["成员"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[2][:3] == ["NN-1", code(2), "core"]
+    seg_col = values[0].index("segments")
+    assert values[2][seg_col] == "=1+1" and ws.cell(row=3, column=seg_col + 1).data_type == "s"
+    assert len(load_registry(path).memberships) == 2
