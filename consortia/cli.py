@@ -208,6 +208,37 @@ def demo(out: Path) -> None:
     run_demo(out, click.echo)
 
 
+def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([dwmy]?)\s*", value or "")
+    if not m:
+        raise click.BadParameter(f"{value!r} is not a window like 90d, 12w, 6m or 1y")
+    return int(m.group(1)) * {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}[m.group(2)]
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--within", callback=_window, default="90d", show_default=True, help="Window: 90d, 12w, 6m or 1y.")
+@as_of_option
+@output_options
+@rules_option
+def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Path | None,
+              rules_files: tuple[str, ...]) -> None:
+    """Obligations coming due (annual reports, evaluations, rectification acceptance,
+    term ends), soonest first."""
+    from .loaders import load_registry
+    from .output import emit
+    from .rules.lifecycle import deadlines as due
+    from .rules.rulebook import load_rulebooks
+
+    books = load_rulebooks(rules_files)
+    rows = due(load_registry(path, books), books, as_of, within)
+    emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None,
+         table_columns=("due_on", "days_left", "consortium_id", "jurisdiction", "obligation"),
+         title=f"{len(rows)} obligations due within {within} days")
+
+
 @main.command()
 @click.argument("jurisdiction", required=False)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
@@ -216,9 +247,8 @@ def demo(out: Path) -> None:
 def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules_files: tuple[str, ...]) -> None:
     """List the rules of one or every rulebook, with their citations."""
     from .output import emit
-    from .rules.rulebook import load_rulebooks
-
     from .rules.engine import implemented
+    from .rules.rulebook import load_rulebooks
 
     books = load_rulebooks(rules_files)
     checked = implemented()
@@ -241,7 +271,9 @@ def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules
                 ("原文" if lang == "zh" else "citation"): r.citation,
                 **({"note": r.note} if lang == "en" else {}),
             })
-    emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None,
+    shown = (("jurisdiction", "rule", "severity", "原则上", "已检查", "条款", "原文") if lang == "zh"
+             else ("jurisdiction", "rule", "severity", "in_principle", "checked", "article", "citation"))
+    emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None, table_columns=shown,
          title="规则" if lang == "zh" else "Rules")
 
 

@@ -14,9 +14,9 @@ What makes it realistic, and why each piece is there:
 * units that are local (a Liaoyang consortium draws mostly on 辽阳市 and
   Liaoning), a heavy-tailed number of consortia per unit (most units in one,
   hubs such as universities in many, some over the cap of three);
-* leads that mostly meet the thresholds of their text, with about one in
-  twelve missing a single threshold near the line and as many just over it, so
-  that the rules are exercised on both sides of each boundary;
+* leads that mostly meet the thresholds of their text: about 7.5 % miss one
+  threshold by a little and about 6 % sit on the line or just over it, so that
+  the rules are exercised on both sides of each boundary;
 * a small share of bad data on purpose (typos in credit codes, a declared city
   that disagrees with the code's division, two codes under one name), because
   finding it is the tool's job.
@@ -32,12 +32,16 @@ tables can be written to CSV as they are.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from consortia.geo import cities_table
+from consortia.uscc import ALPHABET, FOREIGN_PREFIX, make_codes
 
 __all__ = [
     "AS_OF",
@@ -112,11 +116,15 @@ _TYPE_MIX = np.array(
         [0.56, 0.18, 0.14, 0.07, 0.03, 0.02],
     ]
 )
-#: How many more consortia a unit of each type joins than an enterprise does:
-#: a region has few universities and each sits in many consortia.
-_TYPE_DEGREE_FACTOR = np.array([1.0, 4.0, 3.0, 2.0, 2.0, 1.5])
-#: Largest number of consortia one unit of each type joins.
-_TYPE_DEGREE_MAX = np.array([40, 400, 300, 150, 150, 80])
+#: Consortia per ordinary unit, 1 to 6: most units sit in one, a few in two or
+#: three, a small share over the cap of three.
+_HEAD_PMF = np.array([0.67, 0.205, 0.093, 0.016, 0.009, 0.007])
+#: Share of hubs among the units of each type: the few universities, institutes,
+#: testing bodies and big suppliers that sit in dozens of consortia. They carry
+#: whatever memberships the ordinary units do not, so that the registry has the
+#: requested number of memberships per unit.
+_HUB_SHARE = np.array([0.015, 0.30, 0.25, 0.10, 0.10, 0.05])
+_HUB_MIN, _HUB_MAX = 7, 600
 #: Probability of core / close / general for a non-lead member of each type
 #: (overall about 25 / 35 / 40 per cent).
 _ROLE_BY_TYPE = np.array(
@@ -387,7 +395,8 @@ _REGIONAL = {
 _INS_KINDS = ("研究院", "研究所", "产业技术研究院", "技术研究院有限公司")
 _TT_KINDS = ("技术转移中心有限公司", "科技成果转化服务有限公司", "技术转移中心", "知识产权运营中心有限公司")
 _OTHER_KINDS = ("产业协会", "行业协会", "产业技术创新战略联盟", "学会", "产业促进会")
-_COUNTRIES = ("越南", "泰国", "新加坡", "马来西亚", "印度尼西亚", "德国", "日本")
+#: Places of foreign members (units without a credit code).
+_FOREIGN_PLACES = "越南河内 越南胡志明市 泰国曼谷 泰国清迈 新加坡 马来西亚吉隆坡 印度尼西亚万隆 德国亚琛 日本名古屋"
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏"
     "苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵"
@@ -514,29 +523,56 @@ def _rank_in_runs(keys: np.ndarray) -> np.ndarray:
     return idx - np.maximum.accumulate(np.where(starts, idx, 0))
 
 
-def _zipf_cdf(alpha: float, kmax: int) -> np.ndarray:
-    """CDF over 1..kmax of a truncated discrete power law with exponent ``alpha``."""
-    w = np.arange(1, kmax + 1, dtype=np.float64) ** -alpha
-    return np.cumsum(w) / w.sum()
+def _power_pmf(mean: float, kmin: int, kmax: int) -> np.ndarray:
+    """Probabilities over kmin..kmax of a truncated power law with the given mean.
 
-
-def _zipf_for_mean(mean: float, kmax: int) -> np.ndarray:
-    """The truncated power law on 1..kmax whose mean is ``mean`` (bisection on the exponent).
-
-    A power law is what affiliation registries show: most units sit in one
-    consortium, a few hubs in dozens.
+    The exponent is found by bisection; a mean outside what the range allows is clipped.
     """
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    lo, hi = 0.05, 8.0
-    mean = min(max(mean, 1.0), (kmax + 1) / 2)
+    k = np.arange(kmin, kmax + 1, dtype=np.float64)
+    mean = min(max(mean, kmin), (kmin + kmax) / 2)
+    lo, hi = 0.0, 12.0
     for _ in range(60):
         mid = (lo + hi) / 2
-        w = k**-mid
+        w = (k / kmin) ** -mid
         if (w @ k) / w.sum() > mean:
             lo = mid
         else:
             hi = mid
-    return _zipf_cdf((lo + hi) / 2, kmax)
+    w = (k / kmin) ** -((lo + hi) / 2)
+    return w / w.sum()
+
+
+def _degree_pmfs(slots: np.ndarray, target_units: float, kmax: int) -> np.ndarray:
+    """Per unit type, the distribution of consortia per unit over 1..kmax (a 6 x kmax array).
+
+    ``slots`` counts the memberships of each type; the result makes about
+    ``target_units`` units out of them: ordinary units follow :data:`_HEAD_PMF`
+    and hubs a power law whose mean is solved for. If even the smallest hubs
+    would leave too few units, there are no hubs and every unit follows one
+    power law from 1 with the required mean.
+    """
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    head = np.zeros(kmax)
+    head[: len(_HEAD_PMF)] = _HEAD_PMF
+    head_mean = float(head @ k)
+    kmin = min(_HUB_MIN, kmax)
+
+    def units(hub_mean: float) -> float:
+        return float((slots / ((1 - _HUB_SHARE) * head_mean + _HUB_SHARE * hub_mean)).sum())
+
+    if units(kmin) <= target_units:
+        pmf = _power_pmf(max(slots.sum() / max(target_units, 1.0), 1.0), 1, kmax)
+        return np.tile(pmf, (6, 1))
+    lo, hi = float(kmin), (kmin + kmax) / 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if units(mid) > target_units:
+            lo = mid
+        else:
+            hi = mid
+    hub = np.zeros(kmax)
+    hub[kmin - 1 :] = _power_pmf((lo + hi) / 2, kmin, kmax)
+    return (1 - _HUB_SHARE)[:, None] * head + _HUB_SHARE[:, None] * hub
 
 
 def _names(rng: np.random.Generator, n: int, two_p: float = 0.1) -> np.ndarray:
@@ -943,6 +979,7 @@ class _Slots:
     body: np.ndarray
     type: np.ndarray
     city: np.ndarray
+    local: np.ndarray  # bool: drawn as the consortium's home city (not province or country)
     role: np.ndarray  # 1 core, 2 close, 3 general
 
 
@@ -968,41 +1005,49 @@ def _plan_slots(b: _Bodies, rng: np.random.Generator, geo: _Geo) -> _Slots:
     m = mode == 2
     city[m] = geo.sample_all(int(m.sum()), rng)
     role = _rows_choice(rng, _ROLE_BY_TYPE[typ]) + 1
-    return _Slots(body=body, type=typ, city=city, role=role)
+    return _Slots(body=body, type=typ, city=city, local=mode == 0, role=role)
 
 
 def _form_member_units(
-    s: _Slots, n_bodies: int, n_cities: int, target_units: float, rng: np.random.Generator
+    s: _Slots, n_bodies: int, city_prov: np.ndarray, target_units: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group member slots into units; returns (unit of each slot, unit city, unit type).
 
-    Slots of one city and type are laid out so that neighbours belong to
+    Slots of one place and type are laid out so that neighbours belong to
     different consortia (interleaved by each consortium's rank within the
-    group), then cut into runs whose lengths follow a power law: each run is
-    one unit, a member of that many consortia. So the heavy tail and locality
-    come out of one sort, with no loop over units.
+    group), then cut into runs whose lengths follow :func:`_degree_pmfs`:
+    each run is one unit, a member of that many consortia. So the heavy tail and locality
+    come out of one sort, with no loop over units. Slots drawn from the home
+    province or the whole country are grouped by province, so that a unit
+    from afar can also sit in several consortia of a small registry; such a
+    unit is registered in the city of its first slot.
     """
     n = len(s.body)
-    group = s.type * n_cities + s.city
+    n_cities = len(city_prov)
+    places = n_cities + int(city_prov.max()) + 1
+    group = s.type * places + np.where(s.local, s.city, n_cities + city_prov[s.city])
     ord1 = np.lexsort((rng.random(n), s.body, group))
     rank = np.empty(n, dtype=np.int64)
     rank[ord1] = _rank_in_runs(group[ord1] * n_bodies + s.body[ord1])
     ord2 = np.lexsort((rng.random(n), rank, group))
     gs = group[ord2]
-    ts = gs // n_cities
+    ts = gs // places
     flags = _run_starts(gs)
 
     per_type = np.bincount(ts, minlength=6).astype(np.float64)
     n_groups = int(flags.sum())
-    target = max(target_units - n_groups * 0.5, 1.0)
-    mean_ent = max(float((per_type / _TYPE_DEGREE_FACTOR).sum() / target), 1.0)
+    # Hubs in at most a fifth of the consortia: a small registry has no room for more.
+    kmax = int(min(_HUB_MAX, max(60, n_bodies // 5)))
+    pmfs = _degree_pmfs(per_type, max(target_units - n_groups * 0.5, 1.0), kmax)
     for t in range(6):
         where = np.flatnonzero(ts == t)
         if not len(where):
             continue
         lo, length = int(where[0]), len(where)
-        cdf = _zipf_for_mean(mean_ent * _TYPE_DEGREE_FACTOR[t], int(_TYPE_DEGREE_MAX[t]))
-        draws = np.searchsorted(cdf, rng.random(int(length / mean_ent) + 64), side="right") + 1
+        cdf = np.cumsum(pmfs[t])
+        cdf /= cdf[-1]
+        mean = float(pmfs[t] @ np.arange(1, kmax + 1))
+        draws = np.searchsorted(cdf, rng.random(int(length / mean) + 64), side="right") + 1
         while draws.sum() < length:
             more = np.searchsorted(cdf, rng.random(len(draws) + 64), side="right") + 1
             draws = np.concatenate([draws, more])
@@ -1061,7 +1106,7 @@ def _merge_leads_into_members(
 
 def _pair_table(ch: _Chains) -> np.ndarray:
     """Strings 'a;b' for every pair of segment indices (b = len(segments) means none)."""
-    ids = list(ch.seg_ids) + [""]
+    ids = [*ch.seg_ids, ""]
     n = len(ch.seg_ids)
     return np.array(
         [ids[a] if b == n else ";".join(sorted((ids[a], ids[b]))) for a in range(n) for b in range(n + 1)],
@@ -1146,6 +1191,7 @@ def _unit_names(
     fields = np.array([w for line in _CHAIN_FIELDS for w in line.split()], dtype=object)
     n_trade, n_field = len(_CHAIN_TRADES[0].split()), len(_CHAIN_FIELDS[0].split())
     svc, uni_fields = _words(_SERVICE_TRADES), _words(_UNI_FIELDS)
+    foreign = _words(_FOREIGN_PLACES)
     regional = {geo.province(p): _words(w) for p, w in _REGIONAL.items()}
     cshort = geo.short[city]
     pshort = geo.prov_short[geo.prov[city]]
@@ -1154,6 +1200,7 @@ def _unit_names(
         m = len(idx)
         t, k, c = typ[idx], kind[idx], chain[idx]
         place = np.where(rng.random(m) < 0.85, cshort[idx], pshort[idx])
+        place = np.where(k == "XX", foreign[rng.integers(0, len(foreign), m)], place)
         brand = brand_chars[rng.integers(0, len(brand_chars), m)]
         for _ in range(brand_len - 1):
             brand = brand + brand_chars[rng.integers(0, len(brand_chars), m)]
@@ -1171,7 +1218,7 @@ def _unit_names(
         out = np.where(t == _TT, place + brand + ttk, out)
         uplace = place.copy()
         for p, words in regional.items():
-            sel = (geo.prov[city[idx]] == p) & (rng.random(m) < 0.3)
+            sel = (geo.prov[city[idx]] == p) & (k != "XX") & (rng.random(m) < 0.3)
             uplace[sel] = words[rng.integers(0, len(words), int(sel.sum()))]
         ukind = np.array(_UNI_KINDS, dtype=object)[_choice(rng, _UNI_KIND_P, m)]
         ufield = uni_fields[rng.integers(0, len(uni_fields), m)]
@@ -1191,3 +1238,530 @@ def _unit_names(
     else:  # pragma: no cover - 40 rounds of redraws leave no duplicate in practice
         raise RuntimeError("could not draw unique unit names")
     return names
+
+
+def _codes(prefix: np.ndarray, division: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Valid, distinct credit codes; the rare collision is redrawn."""
+    codes = make_codes(prefix, division, rng)
+    for _ in range(20):
+        dup = np.flatnonzero(pd.Series(codes).duplicated().to_numpy())
+        if not len(dup):
+            return codes
+        codes[dup] = make_codes(prefix[dup], division[dup], rng)
+    raise RuntimeError("could not draw distinct credit codes")  # pragma: no cover
+
+
+def _typo(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each code with one character (positions 3–17) replaced by another GB 32100 character.
+
+    A single substitution always breaks the mod-31 check, as a clerk's typo does.
+    """
+    if not len(codes):
+        return codes
+    mat = np.frombuffer("".join(codes).encode(), dtype=np.uint8).reshape(len(codes), 18).copy()
+    alpha = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
+    value = np.full(256, 0, dtype=np.int64)
+    value[alpha] = np.arange(31)
+    rows = np.arange(len(codes))
+    pos = rng.integers(2, 17, len(codes))
+    mat[rows, pos] = alpha[(value[mat[rows, pos]] + rng.integers(1, 31, len(codes))) % 31]
+    return np.array([r.tobytes().decode() for r in mat], dtype=object)
+
+
+def generate(
+    n_consortia: int,
+    seed: int = 0,
+    *,
+    members_per_consortium: float = 30.0,
+    units_per_consortium: float = 10.0,
+) -> dict[str, pd.DataFrame]:
+    """A fictional registry of about ``n_consortia`` consortia, the same for the same seed.
+
+    Returns the eight tables of shared/data-model.md (``units``, ``consortia``,
+    ``memberships``, ``chains``, ``evaluations``, ``annual_reports``,
+    ``projects``, ``project_members``) with their canonical English columns;
+    every cell is a string in canonical written form, ready for :func:`write_csv`.
+
+    On average a consortium has ``members_per_consortium`` memberships and the
+    registry ``units_per_consortium`` units per consortium. Their ratio is the
+    mean number of consortia a unit belongs to; at the default, 3, that takes a
+    fat tail: counting current memberships of distinct consortia, about 66 % of
+    units sit in one, 27 % in two or three, 3 % in four to six and 3.6 % are
+    hubs in seven or more (a quarter to a third of universities and
+    institutes) that hold about half of all memberships. A ratio nearer 1.5
+    (say ``units_per_consortium=20``) drops the hubs. The snapshot date is
+    :data:`AS_OF`.
+
+    >>> tables = generate(50, seed=1)
+    >>> sorted(tables) == sorted(COLUMNS)
+    True
+    >>> tables["consortia"].shape[0]
+    50
+    """
+    if n_consortia < 1:
+        raise ValueError(f"n_consortia must be at least 1, not {n_consortia}")
+    if members_per_consortium < 4 or units_per_consortium <= 0:
+        raise ValueError("members_per_consortium must be >= 4 and units_per_consortium > 0")
+    rng = np.random.default_rng(seed)
+    geo, ch = _reference()
+    n_cities = len(geo.code)
+    as_of = _day(AS_OF)
+
+    # ---- plan: bodies, leads, member slots -------------------------------
+    b = _plan_bodies(n_consortia, rng, geo, members_per_consortium * 1.05)
+    nb = len(b.jur)
+    ld = _plan_leads(b, rng, geo)
+    lattr = _lead_attributes(ld, rng)
+    s = _plan_slots(b, rng, geo)
+
+    # ---- units: member runs, lead units, leads that are also members ------
+    merge_share = 0.25
+    lead_est = len(ld.body) * 0.99
+    target = units_per_consortium * n_consortia - lead_est * (1 - merge_share * 0.9)
+    m_unit, mu_city, mu_type = _form_member_units(s, nb, geo.prov, target, rng)
+    n_mu = len(mu_city)
+    l_unit, l_def = _form_lead_units(ld, n_cities, n_mu, rng)
+    lu_ids = n_mu + np.arange(len(l_def))
+    ent_leads = ld.type[l_def] == _ENT
+    remap = _merge_leads_into_members(
+        lu_ids[ent_leads], ld.city[l_def][ent_leads], mu_city, mu_type == _ENT, merge_share, rng
+    )
+    m_unit = np.where(remap[m_unit] >= 0, remap[m_unit], m_unit)
+
+    cons = np.concatenate([ld.body, s.body])
+    unit = np.concatenate([l_unit, m_unit])
+    role = np.concatenate([np.zeros(len(ld.body), dtype=np.int64), s.role])
+    total = n_mu + len(l_def)
+    key = cons * total + unit
+    order = np.lexsort((role, key))
+    keep = order[_run_starts(key[order])]  # one membership per unit and consortium, best tier
+    cons, unit, role = cons[keep], unit[keep], role[keep]
+    used, unit = np.unique(unit, return_inverse=True)
+    is_lead_unit = used >= n_mu
+    lead_slot = np.where(is_lead_unit, l_def[np.clip(used - n_mu, 0, len(l_def) - 1)], -1)
+    u_type = np.where(is_lead_unit, ld.type[np.maximum(lead_slot, 0)], mu_type[np.minimum(used, n_mu - 1)])
+    u_city = np.where(is_lead_unit, ld.city[np.maximum(lead_slot, 0)], mu_city[np.minimum(used, n_mu - 1)])
+
+    # ---- Nanning records recognised from Guangxi: the same members again --
+    n_copy = len(b.copy_source)
+    per_body = np.bincount(cons, minlength=nb)
+    starts = np.cumsum(per_body) - per_body
+    reps = per_body[b.copy_source]
+    src_rows = np.repeat(starts[b.copy_source], reps) + _rank_in_runs(np.repeat(np.arange(n_copy), reps))
+    body_rows = len(cons)
+
+    # ---- consortium records ----------------------------------------------
+    n = nb + n_copy
+    jur = np.concatenate([b.jur, np.full(n_copy, _NN)])
+    chain = np.concatenate([b.chain, b.chain[b.copy_source]])
+    recognized = np.concatenate([
+        b.recognized,
+        np.clip(b.recognized[b.copy_source] + rng.integers(20, 400, n_copy),
+                _day(_JUR_WINDOW[_NN][0]), _day(_JUR_WINDOW[_NN][1])),
+    ])
+    cons_all = np.concatenate([cons, nb + np.repeat(np.arange(n_copy), reps)])
+    row_src = np.concatenate([np.arange(body_rows), src_rows])  # body row each row copies
+    unit_all, role_all = unit[row_src], role[row_src]
+
+    # ---- units table -----------------------------------------------------
+    units, codes = _units_table(
+        u_type, u_city, lead_slot, ld, lattr, cons, unit, b, geo, rng, as_of
+    )
+
+    # ---- memberships -----------------------------------------------------
+    seg = _segments(ch, b.chain[cons], np.where(role == 0, 0.8, 0.35), rng)
+    seg[rng.random(body_rows) < 0.03] = ""
+    rec_row = b.recognized[cons]
+    kind = rng.random(body_rows)
+    joined = rec_row.copy()
+    later = (kind < 0.20) & (role > 0)
+    span = np.maximum(as_of - rec_row[later] - 30, 1)
+    joined[later] = rec_row[later] + 30 + np.floor(rng.random(int(later.sum())) * span).astype(np.int64)
+    early = (kind > 0.95) & (role > 0)
+    joined[early] = rec_row[early] - rng.integers(1, 90, int(early.sum()))
+    left = np.full(body_rows, _MISSING)
+    leaving = (rng.random(body_rows) < 0.05) & (role > 0)
+    left[leaving] = joined[leaving] + rng.integers(120, 1500, int(leaving.sum()))
+    left[left > as_of] = _MISSING
+
+    # ---- consortium ids --------------------------------------------------
+    corder = np.lexsort((rng.random(n), recognized, jur))
+    year = _years(recognized)
+    serial = _rank_in_runs((jur * 10000 + year)[corder]) + 1
+    width = max(4, len(str(int(serial.max()))))
+    ids_sorted = (
+        np.array(_JUR_PREFIX, dtype=object)[jur[corder]] + "-" + year[corder].astype(str).astype(object)
+        + "-" + np.char.zfill(serial.astype(str), width).astype(object)
+    )
+    cid = np.empty(n, dtype=object)
+    cid[corder] = ids_sorted
+    cpos = np.empty(n, dtype=np.int64)
+    cpos[corder] = np.arange(n)
+
+    consortia, evaluations, last_active = _consortia_tables(
+        b, ld, jur, chain, recognized, cid, corder, ch, rng, as_of
+    )
+    mem_order = np.lexsort((unit_all, role_all, cpos[cons_all]))
+    memberships = pd.DataFrame({
+        "consortium_id": cid[cons_all][mem_order],
+        "uscc": codes[unit_all][mem_order],
+        "role": np.array(_ROLES, dtype=object)[role_all][mem_order],
+        "segments": seg[row_src][mem_order],
+        "joined_on": _iso(joined[row_src])[mem_order],
+        "left_on": _iso(left[row_src])[mem_order],
+    })
+    reports = _annual_reports(jur, recognized, last_active, cid, corder, rng, as_of)
+    projects, project_members = _projects(b, cons, unit, role, codes, cid, cpos, ch, rng, as_of)
+    return {
+        "units": units,
+        "consortia": consortia,
+        "memberships": memberships,
+        "chains": ch.table.copy(),
+        "evaluations": evaluations,
+        "annual_reports": reports,
+        "projects": projects,
+        "project_members": project_members,
+    }
+
+
+def _units_table(
+    u_type: np.ndarray, u_city: np.ndarray, lead_slot: np.ndarray, ld: _Leads,
+    lattr: dict[str, np.ndarray], cons: np.ndarray, unit: np.ndarray, b: _Bodies, geo: _Geo,
+    rng: np.random.Generator, as_of: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The units table (rows shuffled) and the credit code of each unit id."""
+    n = len(u_type)
+    lead = lead_slot >= 0
+    ls = lead_slot[lead]
+    attr = _member_attributes(u_type, rng)
+    for k, v in attr.items():
+        v[lead] = lattr[k][ls]
+    # A lead record now and then lacks one value the rules need.
+    gap = np.flatnonzero(lead & (rng.random(n) < 0.01))
+    which = rng.integers(0, 3, len(gap))
+    attr["rd_staff"][gap[which == 0]] = np.nan
+    attr["rd_spend_3y"][gap[which == 1]] = np.nan
+    attr["platform"][gap[which == 2]] = -1
+
+    r = rng.random(n)
+    ops = u_city.copy()
+    m = ~lead & (r < 0.06)
+    ops[m] = geo.sample_in(geo.prov[u_city[m]], rng)
+    m = ~lead & (r >= 0.06) & (r < 0.08)
+    ops[m] = geo.sample_all(int(m.sum()), rng)
+    ops[lead] = ld.ops[ls]
+
+    r = rng.random(n)
+    kind = np.full(n, "91", dtype=object)
+    kind[u_type == _UNI] = "12"
+    kind[u_type == _INS] = np.where(r[u_type == _INS] < 0.8, "12", "52")
+    kind[(u_type == _SVC) & (r < 0.15)] = "52"
+    kind[(u_type == _TT) & (r < 0.4)] = "12"
+    kind[u_type == _OTH] = "51"
+    foreign = ~lead & ((u_type == _UNI) | (u_type == _INS)) & (rng.random(n) < 0.0005)
+    kind[foreign] = "XX"
+
+    _, first = np.unique(unit, return_index=True)
+    names = _unit_names(u_type, kind, u_city, b.chain[cons[first]], lead, geo, rng)
+    prefix4 = np.array([c[:4] for c in geo.code], dtype=object)[u_city]
+    district = np.array([f"{i:02d}" for i in range(100)], dtype=object)[rng.integers(2, 20, n)]
+    codes = _codes(np.where(foreign, "12", kind), prefix4 + district, rng)
+    codes[foreign] = np.array([f"{FOREIGN_PREFIX}{i:05d}" for i in range(1, int(foreign.sum()) + 1)], dtype=object)
+
+    # Bad data on purpose: typos in codes, a city that disagrees with the code,
+    # one name under two codes (a company re-registered, say).
+    ok = ~foreign
+    typo = ok & (rng.random(n) < 0.005)
+    mismatch = ok & ~lead & (rng.random(n) < 0.003)
+    if n >= 100:
+        typo[np.flatnonzero(ok)[0]] = True
+        mismatch[np.flatnonzero(ok & ~lead)[-1]] = True
+    codes[typo] = _typo(codes[typo], rng)
+    for _ in range(20):
+        dup = pd.Series(codes).duplicated().to_numpy()
+        if not dup.any():
+            break
+        codes[dup] = _typo(codes[dup], rng)
+    city = u_city.copy()
+    city[mismatch] = geo.sample_all(int(mismatch.sum()), rng)
+    same = mismatch & (city == u_city)
+    city[same] = (city[same] + 1) % len(geo.code)
+
+    legal = np.zeros(n, dtype=np.int64)
+    r = rng.random(n)
+    legal[r < 0.004] = 1
+    legal[(r >= 0.004) & (r < 0.0055)] = 2
+    cand = np.flatnonzero(~lead & (u_type == _ENT))
+    n_pairs = min(max(2, round(n * 0.0002)) if n >= 50 else 0, len(cand) // 2)
+    if n_pairs:
+        pick = rng.choice(cand, 2 * n_pairs, replace=False)
+        names[pick[n_pairs:]] = names[pick[:n_pairs]]
+        legal[pick[n_pairs:][rng.random(n_pairs) < 0.5]] = 1
+    blacklist = np.full(n, _MISSING)
+    bl = rng.random(n) < 0.006
+    future = rng.random(n) < 0.5
+    blacklist[bl & future] = as_of + rng.integers(30, 1100, int((bl & future).sum()))
+    blacklist[bl & ~future] = as_of - rng.integers(30, 1500, int((bl & ~future).sum()))
+
+    city_name = np.where(foreign, "", geo.name[city])
+    province = np.where(foreign, "", geo.prov_name[geo.prov[city]])
+    revenue, staff, rd, sales = (attr[k] for k in ("revenue", "rd_staff", "rd_spend_3y", "sales_3y"))
+    table = pd.DataFrame({
+        "uscc": codes,
+        "name": names,
+        "type": np.array(_TYPES, dtype=object)[u_type],
+        "city": city_name,
+        "ops_city": np.where(foreign, "", geo.name[ops]),
+        "province": province,
+        "sector": np.array((*_SECTORS, ""), dtype=object)[attr["sector"]],
+        "revenue": _money(np.nan_to_num(revenue), np.isnan(revenue)),
+        "rd_staff": _ints(np.nan_to_num(staff), np.isnan(staff)),
+        "rd_spend_3y": _money(np.nan_to_num(rd), np.isnan(rd)),
+        "sales_3y": _money(np.nan_to_num(sales), np.isnan(sales)),
+        "years_operating": _ints(attr["years_operating"]),
+        "platform_level": np.array((*_PLATFORMS, ""), dtype=object)[attr["platform"]],
+        "tech_enterprise": _bools(np.maximum(attr["tech"], 0), attr["tech"] < 0),
+        "rd_deduction": _bools(np.maximum(attr["deduct"], 0), attr["deduct"] < 0),
+        "credit_blacklist_until": _iso(blacklist),
+        "legal_status": np.array(("active", "deregistered", "revoked"), dtype=object)[legal],
+    })
+    return table.iloc[rng.permutation(n)].reset_index(drop=True), codes
+
+
+def _consortia_tables(
+    b: _Bodies, ld: _Leads, jur: np.ndarray, chain: np.ndarray, recognized: np.ndarray,
+    cid: np.ndarray, corder: np.ndarray, ch: _Chains, rng: np.random.Generator, as_of: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The consortia and evaluations tables, and the last day each record was in force.
+
+    Status follows from the record's history: a ``revoke`` grade or a failed
+    rectification revokes it, a Nanjing filing ends after its three-year term,
+    a few are revoked for other reasons. A Nanning record recognised from a
+    Guangxi one shares its status, agreement and chief expert (it is the same
+    body) and has no evaluation of its own: the texts take Guangxi's result.
+    """
+    nb = len(b.jur)
+    n = len(jur)
+    src = b.copy_source
+
+    seg_pick = ch.cover[ch.cover_lo[b.chain] + (rng.random(nb) * ch.cover_n[b.chain]).astype(np.int64)]
+    topic = np.where(rng.random(nb) < 0.7, ch.names[b.chain], ch.seg_names[seg_pick])
+    focus = np.array(_NAME_FOCUS, dtype=object)[rng.integers(0, len(_NAME_FOCUS), nb)]
+    name = np.array(_JUR_REGION, dtype=object)[b.jur] + topic + focus + "创新联合体"
+    agreement = np.where(rng.random(nb) < 0.93, b.recognized - rng.integers(15, 150, nb), _MISSING)
+    expert_p = np.array([0.9, 0.85, 0.92, 0.92, 0.8])[b.jur]
+    expert = np.where(rng.random(nb) < expert_p, _names(rng, nb), "")
+
+    first_lead = np.cumsum(b.n_leads) - b.n_leads
+    authority = np.array(_JUR_AUTHORITY, dtype=object)[b.jur]
+    crit = ld.criterion[first_lead]
+    exempt_lead = (ld.state[first_lead] == 1) & (rng.random(nb) < 0.2)
+    exempt_other = ~exempt_lead & (rng.random(nb) < 0.003)
+    exemption = np.full(nb, "", dtype=object)
+    crit_zh = np.array(_CRITERION_ZH, dtype=object)[np.maximum(crit, 0)]
+    exemption[exempt_lead] = ("经" + authority + "一事一议研究，同意牵头单位" + crit_zh + "条件按特殊情况予以认定")[exempt_lead]
+    exemption[exempt_other] = ("经" + authority + "一事一议研究，同意成员单位构成按特殊情况予以认定")[exempt_other]
+
+    # Evaluations: every three years once a record has run three years (not Nanjing's filings).
+    elig = b.jur != _NJ
+    d1 = b.recognized + 1095 + rng.integers(30, 240, nb)
+    has1 = elig & (d1 <= as_of) & (rng.random(nb) >= 0.05)
+    g1 = _choice(rng, _GRADE_P, nb)
+    d2 = d1 + 1095 + rng.integers(0, 120, nb)
+    has2 = has1 & (d2 <= as_of) & (g1 != 4)
+    g2 = _choice(rng, _GRADE_P, nb)
+
+    def passed(grade: np.ndarray, day: np.ndarray) -> np.ndarray:
+        ok = (grade == 3) & (rng.random(nb) < 0.65)
+        late = rng.random(nb) < 0.1
+        out = np.where(ok, day + np.where(late, rng.integers(366, 500, nb), rng.integers(150, 366, nb)), _MISSING)
+        out[out > as_of] = _MISSING
+        return out
+
+    p1, p2 = passed(g1, d1), passed(g2, d2)
+    last_d, last_g, last_p = np.where(has2, d2, d1), np.where(has2, g2, g1), np.where(has2, p2, p1)
+    has = has1
+
+    status = np.zeros(nb, dtype=np.int64)
+    ended = np.full(nb, _MISSING)
+    reason = np.full(nb, "", dtype=object)
+    done = (b.jur == _NJ) & (b.recognized + 1095 <= as_of) & (rng.random(nb) < 0.9)
+    status[done], ended[done], reason[done] = 3, b.recognized[done] + 1095, "建设期满，备案自动终止"
+    rev = has & (last_g == 4)
+    status[rev] = 2
+    ended[rev] = np.minimum(last_d[rev] + rng.integers(15, 60, int(rev.sum())), as_of)
+    reason[rev] = "综合评估等次为“撤销”"
+    rect = has & (last_g == 3) & (last_p == _MISSING)
+    expired = rect & (last_d + 365 < as_of) & (rng.random(nb) < 0.6)
+    status[rect & ~expired] = 1
+    status[expired] = 2
+    ended[expired] = np.minimum(last_d[expired] + 365 + rng.integers(10, 60, int(expired.sum())), as_of)
+    reason[expired] = "整改期满验收未通过"
+    r = rng.random(nb)
+    since = np.where(has, last_d, b.recognized)
+    when = since + np.floor(rng.random(nb) * np.maximum(as_of - since, 1)).astype(np.int64)
+    other = (status == 0) & (r < 0.012)
+    status[other], ended[other] = 2, when[other]
+    reason[other] = np.array(_REVOKE_REASONS, dtype=object)[rng.integers(0, len(_REVOKE_REASONS), int(other.sum()))]
+    quit_ = (status == 0) & (r >= 0.012) & (r < 0.02)
+    status[quit_], ended[quit_], reason[quit_] = 3, when[quit_], "成员单位协商一致解散"
+
+    def both(body_values: np.ndarray, copy_values: np.ndarray | None = None) -> np.ndarray:
+        return np.concatenate([body_values, body_values[src] if copy_values is None else copy_values])
+
+    recognized_from = np.concatenate([np.full(nb, "", dtype=object), cid[src]])
+    status_all, ended_all = both(status), both(ended)
+    table = pd.DataFrame({
+        "consortium_id": cid,
+        "name": both(name),
+        "jurisdiction": np.array(JURISDICTIONS, dtype=object)[jur],
+        "industry": ch.names[chain],
+        "chain_id": ch.ids[chain],
+        "recognized_on": _iso(recognized),
+        "agreement_signed_on": _iso(both(agreement)),
+        "chief_expert": both(expert),
+        "status": np.array(_STATUS, dtype=object)[status_all],
+        "revoked_on": _iso(ended_all),
+        "revoked_reason": both(reason),
+        "recognized_from": recognized_from,
+        "exemption": both(exemption, np.full(len(src), "", dtype=object)),
+    }).iloc[corder].reset_index(drop=True)
+
+    cpos = np.empty(n, dtype=np.int64)
+    cpos[corder] = np.arange(n)
+    e_body = np.concatenate([np.flatnonzero(has1), np.flatnonzero(has2)])
+    e_day = np.concatenate([d1[has1], d2[has2]])
+    e_grade = np.concatenate([g1[has1], g2[has2]])
+    e_pass = np.concatenate([p1[has1], p2[has2]])
+    eo = np.lexsort((e_day, cpos[e_body]))
+    evaluations = pd.DataFrame({
+        "consortium_id": cid[e_body][eo],
+        "evaluated_on": _iso(e_day)[eo],
+        "grade": np.array(_GRADES, dtype=object)[e_grade][eo],
+        "rectification_passed_on": _iso(e_pass)[eo],
+    })
+    last_active = np.where(ended_all == _MISSING, as_of, ended_all)
+    return table, evaluations, last_active
+
+
+def _annual_reports(
+    jur: np.ndarray, recognized: np.ndarray, last_active: np.ndarray, cid: np.ndarray,
+    corder: np.ndarray, rng: np.random.Generator, as_of: int,
+) -> pd.DataFrame:
+    """One report per record and year in force, due 31 December (Liaoyang: 31 March after).
+
+    Most arrive on time; some late, some missing, a few listed without a date.
+    """
+    n = len(jur)
+    first = _years(recognized)
+    last = np.minimum(_years(np.array([as_of]))[0] - 1, _years(last_active) - (last_active < as_of))
+    count = np.maximum(last - first + 1, 0)
+    c = np.repeat(np.arange(n), count)
+    year = first[c] + _rank_in_runs(c)
+    next_jan = _year_start(year + 1)
+    due = np.where(jur[c] == _LY, next_jan + 89 + ((year + 1) % 4 == 0), next_jan - 1)
+    m = len(c)
+    r = rng.random(m)
+    submitted = np.where(r < 0.87, due - rng.integers(0, 75, m), due + rng.integers(1, 120, m))
+    submitted = np.maximum(submitted, recognized[c])
+    keep = ((r < 0.93) | (r >= 0.98)) & (submitted <= as_of)
+    submitted[r >= 0.98] = _MISSING
+    cpos = np.empty(n, dtype=np.int64)
+    cpos[corder] = np.arange(n)
+    order = np.flatnonzero(keep)
+    order = order[np.lexsort((year[order], cpos[c[order]]))]
+    return pd.DataFrame({
+        "consortium_id": cid[c[order]],
+        "year": year[order].astype(str).astype(object),
+        "submitted_on": _iso(submitted[order]),
+    })
+
+
+def _projects(
+    b: _Bodies, cons: np.ndarray, unit: np.ndarray, role: np.ndarray, codes: np.ndarray,
+    cid: np.ndarray, cpos: np.ndarray, ch: _Chains, rng: np.random.Generator, as_of: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A few projects per consortium, led mostly by its lead and staffed mostly by its members.
+
+    Liuzhou asks that a consortium's project be led by the consortium's lead
+    and that half its members be consortium members; some projects break that.
+    ``cons``/``unit``/``role`` are the body membership rows, sorted by consortium.
+    """
+    nb = len(b.jur)
+    n_units = len(codes)
+    per_body = np.bincount(cons, minlength=nb)
+    starts = np.cumsum(per_body) - per_body
+    lead_rows = np.flatnonzero(role == 0)
+    _, first = np.unique(cons[lead_rows], return_index=True)
+    lead_unit = unit[lead_rows[first]]
+
+    k = rng.poisson(2.0, nb)
+    p_body = np.repeat(np.arange(nb), k)
+    p_k = _rank_in_runs(p_body) + 1
+    n = len(p_body)
+
+    def member_of(bodies: np.ndarray) -> np.ndarray:
+        return unit[starts[bodies] + (rng.random(len(bodies)) * per_body[bodies]).astype(np.int64)]
+
+    r = rng.random(n)
+    p_lead = lead_unit[p_body]
+    m = (r >= 0.88) & (r < 0.97)
+    p_lead[m] = member_of(p_body[m])
+    m = r >= 0.97
+    p_lead[m] = rng.integers(0, n_units, int(m.sum()))
+    chain = b.chain[p_body]
+    seg = ch.cover[ch.cover_lo[chain] + (rng.random(n) * ch.cover_n[chain]).astype(np.int64)]
+    name = ch.seg_names[seg] + np.array(_PROJECT_TEMPLATES, dtype=object)[rng.integers(0, len(_PROJECT_TEMPLATES), n)]
+    rec = b.recognized[p_body]
+    started = rec + np.floor(rng.random(n) * np.maximum(as_of - rec, 1)).astype(np.int64)
+    early = rng.random(n) < 0.05
+    started[early] = rec[early] - rng.integers(30, 240, int(early.sum()))
+    pid = cid[p_body] + "-P" + p_k.astype(str).astype(object)
+    order = np.lexsort((p_k, cpos[p_body]))
+    projects = pd.DataFrame({
+        "project_id": pid[order],
+        "consortium_id": cid[p_body][order],
+        "lead_uscc": codes[p_lead][order],
+        "name": name[order],
+        "level": np.array(_LEVELS, dtype=object)[_choice(rng, np.array([0.55, 0.33, 0.12]), n)][order],
+        "started_on": _iso(started)[order],
+    })
+
+    size = 2 + rng.poisson(2.5, n)
+    pm_p = np.repeat(np.arange(n), size)
+    outsider_p = np.where(rng.random(n) < 0.04, 0.7, 0.07)[pm_p]
+    pm_u = member_of(p_body[pm_p])
+    out = rng.random(len(pm_p)) < outsider_p
+    pm_u[out] = rng.integers(0, n_units, int(out.sum()))
+    pm_p = np.concatenate([np.arange(n), pm_p])
+    pm_u = np.concatenate([p_lead, pm_u])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    key = rank[pm_p] * np.int64(n_units) + pm_u
+    ko = np.argsort(key, kind="stable")
+    ko = ko[_run_starts(key[ko])]
+    project_members = pd.DataFrame({"project_id": pid[pm_p[ko]], "uscc": codes[pm_u[ko]]})
+    return projects, project_members
+
+
+def write_csv(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> None:
+    """Write each table to ``<out_dir>/<table>.csv`` (UTF-8), each file atomically.
+
+    A file appears complete or not at all: it is written to a temporary file
+    in the same folder and moved into place with :func:`os.replace`, so a
+    reader (or a second run) never sees half a registry file.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    for name, frame in tables.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv.tmp", dir=out)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                frame.to_csv(fh, index=False, lineterminator="\n")
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a registry file is not
+            os.replace(tmp, out / f"{name}.csv")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -118,9 +118,9 @@ def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
 
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
     table = Table(title=title, show_lines=False, expand=False)
-    wide = {"message", "citation", "name", "details", "原文"}
+    wide = {"message", "citation", "name", "details", "原文", "note"}
     for c in cols:
-        table.add_column(c, overflow="fold", no_wrap=c not in wide, min_width=8 if c in wide else None)
+        table.add_column(c, overflow="fold", no_wrap=c not in wide, min_width=12 if c in wide else min(len(c), 14))
     for r in rows:
         table.add_row(*[("" if _cell(r.get(c)) is None else str(_cell(r.get(c)))) for c in cols])
     import shutil

@@ -84,10 +84,10 @@ def validate_codes(codes: np.ndarray | list[str]) -> np.ndarray:
     for i, code in enumerate(arr):
         if isinstance(code, str) and code.startswith(FOREIGN_PREFIX):
             continue
-        if not ok18[i]:
+        if not ok18[i] and not (isinstance(code, str) and len(code) == 18):
             length = len(code) if isinstance(code, str) else 0
             reasons[i] = f"should be 18 characters, has {length}"
-        elif not charset_ok[i]:
+        elif not charset_ok[i]:  # also 18 characters that are not all ASCII (e.g. full-width)
             bad = sorted({ch for ch in code if ch not in ALPHABET})
             reasons[i] = "contains characters GB 32100 does not allow: " + " ".join(bad)
         elif not org_digit_ok[i]:

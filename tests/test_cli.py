@@ -20,11 +20,23 @@ def cons(cid: str, j: str, **kw: str) -> dict[str, str]:
     return {"consortium_id": cid, "jurisdiction": j, "status": "active", "recognized_on": "2024-01-01", **kw}
 
 
+LEAD = {"ops_city": "南宁市", "revenue": "70000", "rd_staff": "30", "rd_spend_3y": "6000", "sales_3y": "150000",
+        "years_operating": "10", "platform_level": "municipal", "tech_enterprise": "true", "legal_status": "active",
+        "sector": "manufacturing", "rd_deduction": "true"}
+
+
 @pytest.fixture
 def clean(make_registry) -> Path:
-    return make_registry([unit(1), unit(2)], [cons("NN-1", "nanning")],
-                         [{"consortium_id": "NN-1", "uscc": code(1), "role": "lead"},
-                          {"consortium_id": "NN-1", "uscc": code(2), "role": "core"}])
+    """A Nanning consortium that meets every rule of the Nanning text."""
+    units = [unit(1, **LEAD), unit(2), unit(3), unit(4), unit(5, type_="university"), unit(6, type_="institute")]
+    consortia = [cons("NN-1", "nanning", recognized_on="2025-06-01", agreement_signed_on="2025-05-01",
+                      chief_expert="韦明远", name="南宁示范创新联合体")]
+    roles = ["lead", "core", "close", "general", "core", "close"]
+    members = [{"consortium_id": "NN-1", "uscc": code(i), "role": r, "joined_on": "2025-06-01"}
+               for i, r in enumerate(roles, start=1)]
+    return make_registry(units, consortia, members,
+                         annual_reports=[{"consortium_id": "NN-1", "year": "2025", "submitted_on": "2025-12-20"}],
+                         evaluations=[{"consortium_id": "NN-1", "evaluated_on": "2025-06-01", "grade": "good"}])
 
 
 @pytest.fixture
@@ -40,7 +52,8 @@ def run(*args: str):
 
 
 def test_check_exit_codes(clean, breached, tmp_path):
-    assert run("check", str(clean), "--as-of", AS_OF).exit_code == 0
+    r = run("check", str(clean), "--as-of", AS_OF, "--format", "json")
+    assert r.exit_code == 0, [f for f in json.loads(r.stdout) if f["severity"] == "error"]
     r = run("check", str(breached), "--as-of", AS_OF)
     assert r.exit_code == 1 and "LEAD_COUNT" in r.stdout
     r = run("check", str(tmp_path / "missing"))

@@ -81,7 +81,8 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
         if bad.any():
             out.cells(raw, bad, mapping.get(col.name, col.name), text, expected_for(col.kind, known))
         if col.required and col.name in mapping:
-            missing = (text.astype(str).str.strip() == "") & ~bad
+            # Invisible characters (a BOM, zero-width spaces) do not make a value.
+            missing = text.astype(str).str.fullmatch(r"[\s\ufeff\u200b-\u200d\u2060\u00ad]*") & ~bad
             if missing.any():
                 out.cells(raw, missing, mapping[col.name], text, "a value is required here")
         data[col.name] = parsed
@@ -95,7 +96,7 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
 
 
 def _duplicates(frame: pd.DataFrame, raw: RawTable, key: tuple[str, ...], out: _Collector, what: str) -> None:
-    k = frame[list(key)].astype(str)
+    k = frame[list(key)].astype(str).fillna("")  # pandas 3 keeps NaT/NaN as missing through astype(str)
     dup = k.duplicated(keep="first")
     if not dup.any():
         return
@@ -152,12 +153,12 @@ def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: d
             out.cells(raws["chains"], feeds_bad, maps["chains"].get("feeds", "feeds"),
                       chains["feeds"].map(";".join), "segment_ids of the same chain, separated by ;")
         m = reg["memberships"]
-        chain_of = reg["consortia"].set_index("consortium_id")["chain_id"]
+        chain_of = reg["consortia"].drop_duplicates("consortium_id").set_index("consortium_id")["chain_id"]
         seg_ids = set(chains["segment_id"])
         has = m["segments"].map(len) > 0
         if has.any():
             sub = m[has]
-            cons_chain = sub["consortium_id"].map(chain_of).fillna("")
+            cons_chain = sub["consortium_id"].map(chain_of).astype(object).fillna("")
             bad_seg = pd.Series([
                 any(((ch, s) not in seg_key) if ch else (s not in seg_ids) for s in segs)
                 for ch, segs in zip(cons_chain, sub["segments"], strict=True)

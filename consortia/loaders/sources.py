@@ -103,6 +103,12 @@ def _read_csv(path: Path, table: Table) -> RawTable:
         ) from None
     except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise InputError(Problem(source, None, None, None, f"not a readable CSV file: {exc}")) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas silently takes the first column as the index (shifting every
+        # header one column) when each data row has one field more than the header.
+        raise InputError(Problem(source, 2, None, None,
+                                 "every data row has one field more than the header row (a trailing comma?); "
+                                 "check the number of commas"))
     return _finish(RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path))
 
 
@@ -163,7 +169,14 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
         if grid.empty:
             problems.append(Problem(source, 1, None, None, "the sheet is empty: a header row is required"))
             continue
-        header = [h if h != "" else f"Unnamed: {i}" for i, h in enumerate(grid.iloc[0])]
+        header: list[str] = []
+        for i, h in enumerate(grid.iloc[0]):
+            h = h if h != "" else f"Unnamed: {i}"
+            base, n = h, 0
+            while h in header:  # repeated headers get .1, .2 … as pandas gives them in a CSV
+                n += 1
+                h = f"{base}.{n}"
+            header.append(h)
         frame = grid.iloc[1:].reset_index(drop=True)
         frame.columns = header
         raw = RawTable(table.name, source, frame, pd.Series(dtype=int), None, path, str(sheet))

@@ -54,8 +54,9 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         g = [x for x in m.groups() if x is not None]
         try:
-            out[i] = np.datetime64(f"{int(g[0]):04d}-{int(g[1]):02d}-{int(g[2]):02d}", "ns")
-            pd.Timestamp(int(g[0]), int(g[1]), int(g[2]))  # rejects 2023-02-30
+            # Rejects 2023-02-30, and years outside datetime64[ns] (1677-2262), which
+            # np.datetime64(..., "ns") would otherwise silently wrap around.
+            out[i] = pd.Timestamp(int(g[0]), int(g[1]), int(g[2])).as_unit("ns").to_datetime64()
         except ValueError:
             out[i] = np.datetime64("NaT")
             bad[i] = True
@@ -63,13 +64,14 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _money(values: pd.Series, scale: float = 1.0) -> Parsed:
-    text = values.str.replace(r"[,，\s]", "", regex=True)
+    text = values.str.normalize("NFKC").str.replace(r"[,，\s\u200b-\u200d\u2060\ufeff\u00ad]", "", regex=True)
     parts = text.str.extract(_MONEY)
     num = pd.to_numeric(parts[0], errors="coerce")
-    factor = parts[1].map({"亿元": 10000.0, "亿": 10000.0}).fillna(1.0).astype(float)
-    out = (num * factor * scale).astype(float)
+    # A unit written in the cell wins over the unit in the header.
+    factor = parts[1].map({"亿元": 10000.0, "亿": 10000.0, "万元": 1.0, "万": 1.0}).fillna(scale).astype(float)
+    out = (num * factor).astype(float)
     empty = values == ""
-    bad = ~empty & (num.isna() | (num < 0))
+    bad = ~empty & (num.isna() | (num < 0) | ~np.isfinite(out))
     return out.where(~bad & ~empty, np.nan), bad
 
 
@@ -80,7 +82,7 @@ def _ints(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if v == "":
             continue
         m = _INT.match(clean(v).replace(",", ""))
-        if m:
+        if m and np.isfinite(float(m.group(1))):
             out[i] = float(m.group(1))
         else:
             bad[i] = True
@@ -104,9 +106,11 @@ def _bools(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lists(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Every list in the data model holds ids (segments, feeds): items are
+    # normalised like ``code`` cells so that they match the ids they name.
     out = np.empty(len(u), dtype=object)
     for i, v in enumerate(u):
-        out[i] = tuple(x for x in (clean(p) for p in re.split(r"[;；]", v)) if x)
+        out[i] = tuple(x for x in (re.sub(r"\s+", "", clean(p)).upper() for p in re.split(r"[;；]", v)) if x)
     return out, np.zeros(len(u), dtype=bool)
 
 
@@ -145,7 +149,7 @@ def expected_for(kind: str, jurisdictions: str = "") -> str:
         vocab = ENUMS[kind[5:]]
         return "one of " + ", ".join(f"{k} ({v[0]})" if v else k for k, v in vocab.items())
     return {
-        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日",
+        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date, years 1678-2261)",
         "money": "a non-negative amount in 万元 (e.g. 12000, 1.2亿)",
         "int": "a whole number (e.g. 30)",
         "bool": "true/false, yes/no, 1/0 or 是/否",
@@ -173,7 +177,7 @@ def parse_column(values: pd.Series, kind: str, *, unit: str = "",
     """
     values = values.astype(str).str.strip()
     if kind == "money":
-        return _money(values, 10000.0 if "亿" in unit else 1.0)
+        return _money(values, 10000.0 if "亿" in unit else 0.0001 if unit == "元" else 1.0)
     if kind == "jurisdiction":
         def fn(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             out = np.array([(resolve(v) if resolve else None) or "" for v in u], dtype=object)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -29,10 +30,33 @@ class Context:
     books: Rulebooks
     as_of: pd.Timestamp
     members: pd.DataFrame
+    #: Views several rules share (e.g. members as integer arrays), built once per run.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def location(self, table: str, row: int | None) -> str:
         src = self.registry.source_of(table)
         return f"{src} row {row}" if row is not None else src
+
+
+def finding(ctx: Context, book: Rulebook, rule: Rule, message: str, *, consortium_id: str | None = None,
+            uscc: str | None = None, table: str = "consortia", row: int | None = None,
+            exemption: str = "", details: dict[str, Any] | None = None) -> Finding:
+    """A finding of ``rule`` under ``book``: waived when the text says 原则上 and
+    ``exemption`` (the consortium's or membership's recorded 一事一议) is non-empty."""
+    return Finding(rule.id, rule.severity, rule.in_principle and bool(str(exemption or "").strip()),
+                   book.jurisdiction, consortium_id, uscc, message, rule.citation,
+                   ctx.location(table, row) if row is not None else "", details or {})
+
+
+def unchecked(ctx: Context, book: Rulebook, rule: Rule, what: str, missing: list[str], *,
+              consortium_id: str | None = None, uscc: str | None = None, table: str = "consortia",
+              row: int | None = None) -> Finding:
+    """A rule that could not be checked because data is missing: reported as
+    info (never guessed, never an error), naming what was missing."""
+    return Finding(rule.id, "info", False, book.jurisdiction, consortium_id, uscc,
+                   f"Could not check {rule.id} for {what}: missing {', '.join(missing)}.", rule.citation,
+                   ctx.location(table, row) if row is not None else "",
+                   {"checkable": False, "missing": missing})
 
 
 RuleFn = Callable[[Context, list[tuple[Rulebook, Rule]]], list[Finding]]
@@ -54,16 +78,18 @@ def register(rule_id: str, *, common: bool = False) -> Callable[[RuleFn], RuleFn
 def implemented() -> set[str]:
     """The rule ids the engine can check today; a rulebook may name more
     (their citations are listed, but they are reported as not yet checked)."""
-    from . import identity, membership  # noqa: F401 - registers the rules
-
+    _register_all()
     return set(RULES) | set(COMMON)
+
+
+def _register_all() -> None:
+    from . import composition, identity, lead, lifecycle, membership, projects  # noqa: F401 - registers the rules
 
 
 def run_checks(registry: Registry, books: Rulebooks | None = None,
                as_of: dt.date | str | None = None) -> list[Finding]:
     """Every finding of every rule in force, sorted."""
-    from . import identity, membership  # noqa: F401 - registers the rules
-
+    _register_all()
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
     ctx = Context(registry, books, ts, active_memberships(registry, ts))

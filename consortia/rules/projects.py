@@ -1,0 +1,169 @@
+"""Rules about projects carried out in a consortium's name.
+
+A project is read as of its ``started_on`` (the date it was undertaken; the
+as-of date when empty): who led the consortium and who was a member then.
+Projects of consortium records in force on the as-of date are checked, at the
+levels the rule names; a project starting after the as-of date has not been
+undertaken yet and is skipped. A project whose level or lead is empty, or
+whose units are not listed, is reported as not checkable.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..findings import Finding
+from ..state import active_consortia
+from .engine import Context, finding, register, unchecked
+from .rulebook import Rule, Rulebook
+
+__all__: list[str] = []
+
+Scoped = list[tuple[Rulebook, Rule]]
+#: How many units a message names before it says "and N more".
+NAMES_SHOWN = 5
+
+
+def _iso(ts: object) -> str | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).date().isoformat()
+
+
+def _label(ident: str, name: object) -> str:
+    name = "" if name is None or pd.isna(name) else str(name).strip()
+    return f"{name} ({ident})" if name else str(ident)
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:NAMES_SHOWN])
+    more = len(items) - NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _absent(ctx: Context, book: Rulebook, rule: Rule, cons: pd.DataFrame, tables: tuple[str, ...]) -> list[Finding] | None:
+    """One info finding per jurisdiction when a table the rule needs is absent (None when all are there)."""
+    missing = [f"the {t} table" for t in tables if not ctx.registry.has(t)]
+    if not missing:
+        return None
+    if cons.empty:
+        return []
+    n = len(cons)
+    return [unchecked(ctx, book, rule, f"the {n} {book.name_en} consortium record{'s' if n != 1 else ''} in force", missing)]
+
+
+def _projects(ctx: Context, book: Rulebook, rule: Rule, cons: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
+    """Projects of ``cons`` started by the as-of date at the rule's levels, with their
+    consortium's name and exemption and ``on`` (the date they are read at); plus the
+    not-checkable findings for projects without a level or a lead."""
+    levels = tuple(rule.params.get("levels", ("municipal", "provincial", "national")))
+    p = ctx.registry.table("projects")
+    p = p[p["consortium_id"].isin(cons["consortium_id"])]
+    p = p.assign(on=p["started_on"].fillna(ctx.as_of)).rename(columns={"_row": "src_row", "name": "project_name"})
+    p = p[p["on"] <= ctx.as_of].join(cons.set_index("consortium_id")[["name", "exemption"]], on="consortium_id")
+    no_level = p["level"].fillna("") == ""
+    no_lead = p["lead_uscc"].fillna("") == ""
+    out = []
+    for r in p[no_level | no_lead].sort_values("project_id").itertuples(index=False):
+        missing = (["projects.level"] if not r.level else []) + (["projects.lead_uscc"] if not r.lead_uscc else [])
+        out.append(unchecked(ctx, book, rule, f"project {_label(r.project_id, r.project_name)} of consortium {r.consortium_id}",
+                             missing, consortium_id=r.consortium_id, table="projects", row=int(r.src_row)))
+    return p[~no_level & ~no_lead & p["level"].isin(levels)], out
+
+
+def _members_on(ctx: Context, p: pd.DataFrame) -> pd.DataFrame:
+    """(project_id, uscc, role): the members of each project's consortium on the project's date."""
+    m = ctx.registry.memberships[["consortium_id", "uscc", "role", "joined_on", "left_on"]]
+    j = p[["project_id", "consortium_id", "on"]].merge(m, on="consortium_id")
+    live = (j["joined_on"].isna() | (j["joined_on"] <= j["on"])) & (j["left_on"].isna() | (j["left_on"] > j["on"]))
+    return j[live][["project_id", "uscc", "role"]]
+
+
+def _scope(ctx: Context, book: Rulebook) -> pd.DataFrame:
+    cons = active_consortia(ctx.registry, ctx.as_of)
+    return cons[cons["jurisdiction"] == book.jurisdiction]
+
+
+@register("PROJECT_LEAD")
+def project_lead(ctx: Context, scoped: Scoped) -> list[Finding]:
+    out: list[Finding] = []
+    names = ctx.registry.units.set_index("uscc")["name"]
+    for book, rule in scoped:
+        cons = _scope(ctx, book)
+        absent = _absent(ctx, book, rule, cons, ("projects",))
+        if absent is not None:
+            out.extend(absent)
+            continue
+        p, skipped = _projects(ctx, book, rule, cons)
+        out.extend(skipped)
+        if p.empty:
+            continue
+        mem = _members_on(ctx, p)
+        leads = mem[mem["role"] == "lead"].groupby("project_id")["uscc"].agg(lambda s: sorted(set(s)))
+        p = p.assign(leads=p["project_id"].map(leads))
+        ok = pd.Series([isinstance(ls, list) and u in ls for u, ls in zip(p["lead_uscc"], p["leads"], strict=True)],
+                       index=p.index, dtype=bool)
+        for r in p[~ok].sort_values("project_id").itertuples(index=False):
+            ls = r.leads if isinstance(r.leads, list) else []
+            held = "; ".join(_label(u, names.get(u)) for u in ls) or "none recorded"
+            out.append(finding(
+                ctx, book, rule,
+                f"Project {_label(r.project_id, r.project_name)} "
+                f"({r.level}, started {_iso(r.started_on) or 'on an unrecorded date'}) "
+                f"of consortium {_label(r.consortium_id, r.name)} is led by {_label(r.lead_uscc, names.get(r.lead_uscc))}, "
+                f"not by a lead of the consortium on {_iso(r.on)} ({held}).",
+                consortium_id=r.consortium_id, uscc=r.lead_uscc, table="projects", row=int(r.src_row),
+                exemption=r.exemption,
+                details={"project_id": r.project_id, "level": r.level, "project_lead": r.lead_uscc,
+                         "consortium_leads": ls, "started_on": _iso(r.started_on), "read_on": _iso(r.on)},
+            ))
+    return out
+
+
+@register("PROJECT_MEMBER_SHARE")
+def project_member_share(ctx: Context, scoped: Scoped) -> list[Finding]:
+    out: list[Finding] = []
+    for book, rule in scoped:
+        cons = _scope(ctx, book)
+        absent = _absent(ctx, book, rule, cons, ("projects", "project_members"))
+        if absent is not None:
+            out.extend(absent)
+            continue
+        need = float(rule.params.get("min_share", 0.5))
+        p, skipped = _projects(ctx, book, rule, cons)
+        out.extend(skipped)
+        if p.empty:
+            continue
+        pm = ctx.registry.table("project_members")
+        pm = pm[pm["project_id"].isin(p["project_id"])][["project_id", "uscc"]]
+        listed = p["project_id"].isin(pm["project_id"])
+        for r in p[~listed].sort_values("project_id").itertuples(index=False):
+            what = f"project {_label(r.project_id, r.project_name)} of consortium {r.consortium_id}"
+            out.append(unchecked(ctx, book, rule, what, ["its rows in project_members"],
+                                 consortium_id=r.consortium_id, table="projects", row=int(r.src_row)))
+        p = p[listed]
+        if p.empty:
+            continue
+        units = pd.concat([pm, p[["project_id", "lead_uscc"]].rename(columns={"lead_uscc": "uscc"})],
+                          ignore_index=True).drop_duplicates()
+        mem = _members_on(ctx, p)[["project_id", "uscc"]].drop_duplicates()
+        units = units.merge(mem.assign(member=True), on=["project_id", "uscc"], how="left")
+        units["member"] = units["member"].fillna(False).astype(bool)
+        total = units.groupby("project_id").size()
+        inside = units.groupby("project_id")["member"].sum()
+        outsiders = units[~units["member"]].sort_values("uscc").groupby("project_id")["uscc"].agg(list)
+        p = p.assign(total=p["project_id"].map(total), inside=p["project_id"].map(inside).astype(int))
+        # 以上 is inclusive; compare counts so that exactly half is never lost to rounding.
+        bad = p[p["inside"] < need * p["total"] - 1e-9]
+        for r in bad.sort_values("project_id").itertuples(index=False):
+            share = r.inside / r.total
+            others = outsiders.get(r.project_id, [])
+            out.append(finding(
+                ctx, book, rule,
+                f"Project {_label(r.project_id, r.project_name)} ({r.level}) of consortium {_label(r.consortium_id, r.name)}: "
+                f"{r.inside} of its {r.total} units ({share:.0%}) were members of the consortium on {_iso(r.on)}; "
+                f"the {book.name_en} text requires at least {need:.0%}. Not members: {_listing(others)}.",
+                consortium_id=r.consortium_id, table="projects", row=int(r.src_row), exemption=r.exemption,
+                details={"project_id": r.project_id, "members": int(r.inside), "units": int(r.total),
+                         "share": round(share, 4), "min_share": need, "non_members": others,
+                         "started_on": _iso(r.started_on), "read_on": _iso(r.on)},
+            ))
+    return out
