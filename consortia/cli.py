@@ -101,8 +101,10 @@ FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id"
 @output_options
 @rules_option
 @click.option("--jurisdiction", "-j", "only", multiple=True, help="Only findings under these jurisdictions.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Column headers of CSV/Excel reports (zh: Chinese).")
 def check(path: Path, as_of: dt.date | None, fmt: str, out: Path | None, rules_files: tuple[str, ...],
-          only: tuple[str, ...]) -> None:
+          only: tuple[str, ...], lang: str) -> None:
     """Audit the registry at PATH against every rule of its jurisdictions' texts.
 
     Exit 0 when no unwaived error is found, 1 when one is, 2 for bad input.
@@ -127,9 +129,23 @@ def check(path: Path, as_of: dt.date | None, fmt: str, out: Path | None, rules_f
                     or (f.jurisdiction is None and wanted & set(f.details.get("jurisdictions", [])))]
     rows = [f.to_dict() for f in findings]
     title = f"{len(findings)} findings ({sum(f.blocking for f in findings)} blocking errors)"
-    emit(rows, fmt, out=out, columns=(*FINDING_COLUMNS, "details"),
+    sheets = None
+    if fmt == "xlsx":
+        from .report import consortium_summary, translate, unit_memberships
+
+        sheets = {"联合体汇总" if lang == "zh" else "consortia": translate(consortium_summary(registry, as_of, findings), lang),
+                  "单位参与情况" if lang == "zh" else "units": translate(unit_memberships(registry, as_of), lang)}
+    if lang == "zh" and fmt in ("csv", "xlsx"):
+        from .report import HEADERS_ZH
+
+        rows = [{HEADERS_ZH.get(k, k): v for k, v in r.items()} for r in rows]
+        columns = [HEADERS_ZH.get(c, c) for c in (*FINDING_COLUMNS, "details")]
+    else:
+        columns = [*FINDING_COLUMNS, "details"]
+    emit(rows, fmt, out=out, columns=columns, sheets=sheets,
          table_columns=("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message"),
-         title=title, echo=click.echo if fmt == "table" else None)
+         title=("问题清单" if lang == "zh" else "findings") if fmt == "xlsx" else title,
+         echo=click.echo if fmt == "table" else None)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
     sys.exit(exit_code_for(findings))
@@ -154,6 +170,33 @@ def show(kind: str, ident: str, path: Path, as_of: dt.date | None, fmt: str, rul
     registry = load_registry(path, books)
     info = describe(registry, books, kind, ident, as_of)
     click.echo(render(info, fmt), nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--consortium", "-c", "only", multiple=True, help="Only these consortia.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
+@as_of_option
+@output_options
+@rules_option
+def summary(path: Path, only: tuple[str, ...], lang: str, as_of: dt.date | None, fmt: str, out: Path | None,
+            rules_files: tuple[str, ...]) -> None:
+    """Per-consortium application summary (as the Liuzhou form asks): members by type
+    and tier, platforms, and open findings."""
+    from .loaders import load_registry
+    from .output import emit
+    from .report import consortium_summary, translate
+    from .rules.engine import run_checks
+    from .rules.rulebook import load_rulebooks
+
+    books = load_rulebooks(rules_files)
+    registry = load_registry(path, books)
+    frame = consortium_summary(registry, as_of, run_checks(registry, books, as_of))
+    if only:
+        frame = frame[frame["consortium_id"].isin(only)]
+    frame = translate(frame, lang)
+    emit(frame.to_dict("records"), fmt, out=out, echo=click.echo if fmt == "table" else None,
+         title="联合体汇总" if lang == "zh" else "Consortium summary")
 
 
 @main.command("add-member")

@@ -141,3 +141,26 @@ def test_every_command_has_help_and_is_in_the_readme():
         assert cmd.help, name
         assert f"consortia {name}" in readme, name
         assert run(name, "--help").exit_code == 0
+
+
+def test_summary_counts_members_by_type_and_tier(clean):
+    r = run("summary", str(clean), "--as-of", AS_OF, "--format", "json", "--lang", "en")
+    (row,) = json.loads(r.stdout)
+    assert r.exit_code == 0 and row["consortium_id"] == "NN-1"
+    assert (row["members"], row["enterprises"], row["universities"], row["institutes"]) == (6, 4, 1, 1)
+    assert (row["core"], row["close"], row["general"]) == (2, 2, 1)
+    assert row["platforms_municipal"] == 1 and row["errors"] == 0
+    assert row["leads"] == "单位1有限公司"
+
+
+def test_excel_report_has_three_sheets_with_chinese_headers(breached, tmp_path):
+    out = tmp_path / "report.xlsx"
+    r = run("check", str(breached), "--as-of", AS_OF, "--format", "xlsx", "--out", str(out), "--lang", "zh")
+    assert r.exit_code == 1
+    sheets = pd.read_excel(out, sheet_name=None, dtype=str, engine="openpyxl")
+    assert list(sheets) == ["问题清单", "联合体汇总", "单位参与情况"]
+    assert {"规则", "严重程度", "已豁免", "依据条款"} <= set(sheets["问题清单"].columns)
+    assert sheets["联合体汇总"]["牵头单位"].iloc[0].count(";") == 1  # two leads listed
+    assert set(sheets["单位参与情况"]["统一社会信用代码"]) == {code(1), code(2)}
+    messages = sheets["问题清单"]["说明"]
+    assert any(m.startswith("'=cmd") for m in messages)  # the crafted name is text, not a formula
