@@ -27,6 +27,7 @@ from .. import geo
 from ..findings import Finding
 from ..state import active_consortia
 from .engine import Context, finding, register, unchecked
+from .labels import consortium_label, listing, unit_label
 from .rulebook import Rule, Rulebook
 
 __all__ = ["MemberView", "member_view", "resolve_cities"]
@@ -77,22 +78,10 @@ def resolve_cities(values: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=values.index, name=values.name, dtype=object)
 
 
-def consortium_label(cid: str, name: object) -> str:
-    """``NN-1 (南宁市新能源汽车创新联合体)``, or the id alone when unnamed."""
-    name = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name).strip()
-    return f"{cid} ({name})" if name else str(cid)
-
-
-def unit_label(name: object, uscc: str) -> str:
-    """``单位1有限公司 (91450103…)``, or the code alone when unnamed."""
-    name = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name).strip()
-    return f"{name} ({uscc})" if name else str(uscc)
 
 
 def _listing(labels: Iterable[str]) -> str:
-    labels = list(labels)
-    shown = "; ".join(labels[:MAX_NAMED])
-    return shown + (f"; and {len(labels) - MAX_NAMED} more" if len(labels) > MAX_NAMED else "")
+    return listing(labels, MAX_NAMED, "; ")
 
 
 def _pct(x: float) -> str:

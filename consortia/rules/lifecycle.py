@@ -40,9 +40,16 @@ from ..findings import Finding
 from ..registry import Registry
 from ..state import active_consortia, active_memberships, as_timestamp
 from .engine import Context, finding, register, unchecked
+from .labels import consortium_label as _cons_label
+from .labels import iso as _iso
+from .labels import listing, unit_label
 from .rulebook import Rule, Rulebook, Rulebooks, load_rulebooks
 
 __all__ = ["deadlines"]
+
+
+def _unit_label(uscc: str, name: object) -> str:
+    return unit_label(name, uscc)
 
 Scoped = list[tuple[Rulebook, Rule]]
 
@@ -62,8 +69,6 @@ NAMES_SHOWN = 5
 # ---------------------------------------------------------------- helpers
 
 
-def _iso(ts: Any) -> str | None:
-    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).date().isoformat()
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -88,20 +93,6 @@ def _plus_years(s: pd.Series, years: int) -> pd.Series:
     return s + pd.DateOffset(years=years)
 
 
-def _cons_label(cid: str, name: Any) -> str:
-    name = "" if name is None or pd.isna(name) else str(name).strip()
-    return f"{cid} ({name})" if name else str(cid)
-
-
-def _unit_label(uscc: str, name: Any) -> str:
-    name = "" if name is None or pd.isna(name) else str(name).strip()
-    return f"{name} ({uscc})" if name else str(uscc)
-
-
-def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:NAMES_SHOWN])
-    more = len(items) - NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _scope(ctx: Context, book: Rulebook) -> pd.DataFrame:
@@ -483,7 +474,7 @@ def credit_sanction(ctx: Context, scoped: Scoped) -> list[Finding]:
         for r in bad.sort_values(["consortium_id", "uscc"]).itertuples(index=False):
             out.append(finding(
                 ctx, book, rule,
-                f"Consortium {_cons_label(r.consortium_id, r.name)}: member {_unit_label(r.uscc, r.unit_name)} "
+                f"Consortium {_cons_label(r.consortium_id, r.name)}: member {unit_label(r.unit_name, r.uscc)} "
                 f"({r.role}) is under a dishonesty sanction until {_iso(r.credit_blacklist_until)}, still in force on "
                 f"{_iso(ctx.as_of)}.",
                 consortium_id=r.consortium_id, uscc=r.uscc, table="units",
@@ -507,14 +498,14 @@ def legal_status(ctx: Context, scoped: Scoped) -> list[Finding]:
     for book, rule in scoped:
         m = sel[sel["jurisdiction"] == book.jurisdiction]
         for cid, g in m[m["legal_status"] == ""].sort_values("uscc").groupby("consortium_id", sort=True):
-            who = [_unit_label(u, n) for u, n in zip(g["uscc"], g["unit_name"], strict=True)]
-            out.append(unchecked(ctx, book, rule, f"consortium {_cons_label(cid, g['name'].iloc[0])}: {_listing(who)}",
+            who = [unit_label(n, u) for u, n in zip(g["uscc"], g["unit_name"], strict=True)]
+            out.append(unchecked(ctx, book, rule, f"consortium {_cons_label(cid, g['name'].iloc[0])}: {listing(who)}",
                                  ["units.legal_status"], consortium_id=cid))
         bad = m[m["legal_status"].isin(TERMINATED_LEGAL)]
         for r in bad.sort_values(["consortium_id", "uscc"]).itertuples(index=False):
             out.append(finding(
                 ctx, book, rule,
-                f"Consortium {_cons_label(r.consortium_id, r.name)}: member {_unit_label(r.uscc, r.unit_name)} ({r.role}) "
+                f"Consortium {_cons_label(r.consortium_id, r.name)}: member {unit_label(r.unit_name, r.uscc)} ({r.role}) "
                 f"is {words[r.legal_status]} and no longer a legal person, yet is still an active member as of "
                 f"{_iso(ctx.as_of)}.",
                 consortium_id=r.consortium_id, uscc=r.uscc, table="units",

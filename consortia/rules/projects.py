@@ -15,28 +15,21 @@ import pandas as pd
 from ..findings import Finding
 from ..state import active_consortia
 from .engine import Context, finding, register, unchecked
+from .labels import iso as _iso
+from .labels import listing, unit_label
 from .rulebook import Rule, Rulebook
 
 __all__: list[str] = []
+
+
+def _label(ident: str, name: object) -> str:
+    return unit_label(name, ident)
 
 Scoped = list[tuple[Rulebook, Rule]]
 #: How many units a message names before it says "and N more".
 NAMES_SHOWN = 5
 
 
-def _iso(ts: object) -> str | None:
-    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).date().isoformat()
-
-
-def _label(ident: str, name: object) -> str:
-    name = "" if name is None or pd.isna(name) else str(name).strip()
-    return f"{name} ({ident})" if name else str(ident)
-
-
-def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:NAMES_SHOWN])
-    more = len(items) - NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _absent(ctx: Context, book: Rulebook, rule: Rule, cons: pd.DataFrame, tables: tuple[str, ...]) -> list[Finding] | None:
@@ -160,7 +153,7 @@ def project_member_share(ctx: Context, scoped: Scoped) -> list[Finding]:
                 ctx, book, rule,
                 f"Project {_label(r.project_id, r.project_name)} ({r.level}) of consortium {_label(r.consortium_id, r.name)}: "
                 f"{r.inside} of its {r.total} units ({share:.0%}) were members of the consortium on {_iso(r.on)}; "
-                f"the {book.name_en} text requires at least {need:.0%}. Not members: {_listing(others)}.",
+                f"the {book.name_en} text requires at least {need:.0%}. Not members: {listing(others)}.",
                 consortium_id=r.consortium_id, table="projects", row=int(r.src_row), exemption=r.exemption,
                 details={"project_id": r.project_id, "members": int(r.inside), "units": int(r.total),
                          "share": round(share, 4), "min_share": need, "non_members": others,
