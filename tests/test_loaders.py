@@ -744,3 +744,9 @@ def test_cli_check_reports_an_unknown_unit_with_exit_2(tmp_path):
     assert code(404) in result.stderr
     assert "Traceback" not in result.output and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_legal_names_are_kept_as_written(tmp_path):
+    rows = [dict(EN_UNITS[0], name="南宁（示范）科技有限公司　")]
+    folder = write_registry(tmp_path / "r", rows + EN_UNITS[1:], EN_CONSORTIA, EN_MEMBERSHIPS)
+    assert load_registry(folder).units["name"].iloc[0] == "南宁（示范）科技有限公司"

@@ -110,7 +110,8 @@ class EmbeddedStore:
                           unit_led=self._led.get(code, {}), consortium_leads=self._leads.get(cid, set()))
         if refusals:
             raise refusals[0]
-        row = {"consortium_id": cid, "uscc": code, "role": role, "segments": tuple(segments),
+        segs = parse_column(pd.Series([";".join(segments)]), "list")[0].iloc[0]
+        row = {"consortium_id": cid, "uscc": code, "role": role, "segments": segs,
                "joined_on": when, "left_on": pd.NaT, "exemption": add.exemption}
         self.pending.append(row)
         self._index(cid, code, role, body, jur)

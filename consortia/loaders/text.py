@@ -18,6 +18,12 @@ _HEADER_NOISE = re.compile(r"[\s_\-·:：]+")
 _UNIT_SUFFIX = re.compile(r"\(([^()]*)\)$")
 
 
+def strip_invisible(value: str) -> str:
+    """Invisible characters removed and surrounding space stripped, nothing else:
+    free text such as a legal name is kept as the registry wrote it."""
+    return value.translate(_INVISIBLE).strip()
+
+
 def clean(value: str) -> str:
     """NFKC, invisible characters removed, surrounding space stripped."""
     return unicodedata.normalize("NFKC", value).translate(_INVISIBLE).strip()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ENUMS
-from .text import clean, norm
+from .text import clean, norm, strip_invisible
 
 __all__ = ["PARSERS", "expected_for", "parse_column"]
 
@@ -120,7 +120,7 @@ def _codes(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _strings(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.array([clean(v) for v in u], dtype=object)
+    out = np.array([strip_invisible(v) for v in u], dtype=object)
     return out, np.zeros(len(u), dtype=bool)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import geo
 from ..findings import Finding
+from ..loaders.text import norm
 from ..uscc import FOREIGN_PREFIX, validate_codes
 from .engine import Context, register
 from .rulebook import Rule
@@ -87,7 +88,7 @@ def duplicate_unit(ctx: Context, rule: Rule) -> list[Finding]:
             rule.citation, ctx.location("units", int(row["_row"])),
             {"rows": [int(first_row[row["uscc"]]), int(row["_row"])]},
         ))
-    key = units["name"].map(lambda s: "".join(str(s).split()).casefold())
+    key = units["name"].map(lambda s: "".join(norm(str(s)).split()))
     named = units.assign(_key=key)[key != ""]
     multi = named[named.duplicated("_key", keep=False)]
     for _, g in multi.groupby("_key", sort=True):
