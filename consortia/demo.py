@@ -80,6 +80,140 @@ _MEMBERS = [
 ]
 
 
+# ---- the rule showcase: one more DEMO consortium per rule, each otherwise plausible ----
+#: A lead that meets every threshold of every text (revenue and money in 万元).
+_GOOD_LEAD = {"sector": "manufacturing", "revenue": "150000", "rd_staff": "200", "rd_spend_3y": "15000",
+              "sales_3y": "420000", "years_operating": "12", "platform_level": "provincial", "tech_enterprise": "true",
+              "rd_deduction": "true"}
+_SUFFIX = {"enterprise": ["精密制造有限公司", "配套科技有限公司", "智能装备有限公司", "电子科技有限公司", "新材料有限公司",
+                          "动力系统有限公司"],
+           "institute": ["产业技术研究院"], "university": ["职业技术学院"], "service": ["检测技术服务有限公司"]}
+
+
+def _pool(key: str, city: str, theme: str, kinds: str, **extra: str) -> list[str]:
+    """Add member units to ``_UNITS`` (``kinds``: e=enterprise, i=institute, u=university,
+    s=service) named after ``theme``, and return their keys."""
+    kind = {"e": "enterprise", "i": "institute", "u": "university", "s": "service"}
+    seen: Counter[str] = Counter()
+    keys = []
+    for n, k in enumerate(kinds, 1):
+        t = kind[k]
+        name = f"{city.removesuffix('市')}{theme}{_SUFFIX[t][seen[t]]}"
+        seen[t] += 1
+        _UNITS.append((f"{key}{n}", name, t, city, dict(extra)))
+        keys.append(f"{key}{n}")
+    return keys
+
+
+def _lead(key: str, name: str, city: str, **override: str) -> str:
+    _UNITS.append((key, name, "enterprise", city, {**_GOOD_LEAD, **override}))
+    return key
+
+
+#: Per consortium: columns that differ from the defaults (recognised 2025-03-01, active, agreement, expert).
+_CONSORTIUM_EXTRA: dict[str, dict[str, str]] = {}
+#: Consortia whose annual reports are all on file (the rule showcase; the older entries have none).
+_REPORTING: list[str] = []
+# (consortium_id, evaluated_on, grade, rectification_passed_on)
+_EVALUATIONS: list[tuple[str, str, str, str]] = []
+# (project_id, consortium_id, lead unit key, name, level, started_on, member unit keys)
+_PROJECTS: list[tuple[str, str, str, str, str, str, list[str]]] = []
+
+
+def _add(cid: str, name: str, jurisdiction: str, lead: str, members: list[str], **extra: str) -> None:
+    _CONSORTIA.append((cid, name, jurisdiction, "", ""))
+    _CONSORTIUM_EXTRA[cid] = extra
+    _MEMBERS.append((cid, lead, "lead", ""))
+    _MEMBERS.extend((cid, k, ("core", "close", "general")[min(i, 2)], "") for i, k in enumerate(members))
+    if extra.get("status") != "revoked":
+        _REPORTING.append(cid)
+
+
+# Member pools: a unit joins at most three bodies (the Guangxi and Nanning MEMBER_CAP).
+_GXP1 = _pool("GP1-", "南宁市", "北部湾", "ius")
+_GXP2 = _pool("GP2-", "桂林市", "漓江", "ius")
+_GXP3 = _pool("GP3-", "柳州市", "龙城", "ie")
+_NNP1 = _pool("NP1-", "南宁市", "邕江", "eeius")
+_NNP2 = _pool("NP2-", "南宁市", "青秀", "eeius")
+_GLP = _pool("GLP-", "桂林市", "七星", "eeius")
+_LZP = _pool("LZP-", "柳州市", "柳江", "eeeeius")
+_LYP = _pool("LYP-", "辽阳市", "太子河", "eeeeeis")
+
+# Guangxi.
+_add("DEMO-GX2", "广西钢铁全企业创新联合体（成员类型不足2类）", "guangxi",
+     _lead("GX2L", "广西示范钢铁集团有限公司", "柳州市"), _pool("GX2M-", "柳州市", "钢联", "eee"))
+_add("DEMO-GX3", "广西海洋装备创新联合体（满3年未评估）", "guangxi",
+     _lead("GX3L", "广西示范海洋装备集团有限公司", "南宁市"), _GXP1, recognized_on="2022-04-15",
+     agreement_signed_on="2022-01-20")
+_add("DEMO-GX4", "广西糖业创新联合体（评估撤销未撤销认定）", "guangxi",
+     _lead("GX4L", "广西示范糖业集团有限公司", "南宁市"), _GXP1, recognized_on="2022-03-01",
+     agreement_signed_on="2021-12-10")
+_EVALUATIONS.append(("DEMO-GX4", "2025-05-20", "revoke", ""))
+_add("DEMO-GX5", "广西有色金属创新联合体（牵头单位非科技型企业）", "guangxi",
+     _lead("GX5L", "广西示范有色金属集团有限公司", "南宁市", tech_enterprise="false"), _GXP1)
+_add("DEMO-GX6", "广西林产化工创新联合体（整改逾期未验收）", "guangxi",
+     _lead("GX6L", "广西示范林化集团有限公司", "桂林市"), _GXP2, recognized_on="2021-05-10",
+     agreement_signed_on="2021-02-01", status="rectifying")
+_EVALUATIONS.append(("DEMO-GX6", "2024-06-20", "rectify", ""))
+_add("DEMO-GX7", "广西建材创新联合体（牵头单位研发投入不足）", "guangxi",
+     _lead("GX7L", "广西示范建材集团有限公司", "桂林市", rd_spend_3y="6000"), _GXP2)
+_add("DEMO-GX8", "广西机械创新联合体（成员处于失信惩戒期）", "guangxi",
+     _lead("GX8L", "广西示范机械集团有限公司", "柳州市"),
+     [*_GXP3, *_pool("GX8M-", "柳州市", "信达", "e", credit_blacklist_until="2027-12-31")])
+_add("DEMO-GX9", "广西电子信息创新联合体（成员已注销）", "guangxi",
+     _lead("GX9L", "广西示范电子信息集团有限公司", "柳州市"),
+     [*_GXP3, *_pool("GX9M-", "柳州市", "旧厂", "e", legal_status="deregistered")])
+_add("DEMO-GX10", "广西生物医药创新联合体（未签订组建协议）", "guangxi",
+     _lead("GX10L", "广西示范生物医药集团有限公司", "桂林市"), _GXP2, agreement_signed_on="")
+# Nanning.
+_add("DEMO-NN5", "南宁储能创新联合体（牵头单位主要经营地不在南宁）", "nanning",
+     _lead("NN5L", "桂林示范储能科技集团有限公司", "桂林市"), _NNP1)
+_add("DEMO-NN6", "南宁智能制造创新联合体（牵头单位无创新平台）", "nanning",
+     _lead("NN6L", "南宁示范智能制造集团有限公司", "南宁市", platform_level="none"), _NNP1)
+_add("DEMO-NN7", "南宁数字经济创新联合体（牵头单位研发人员不足）", "nanning",
+     _lead("NN7L", "南宁示范数字科技集团有限公司", "南宁市", rd_staff="12"), _NNP1)
+_add("DEMO-NN8", "南宁食品创新联合体（牵头单位营收不足6亿元）", "nanning",
+     _lead("NN8L", "南宁示范食品集团有限公司", "南宁市", revenue="42000"), _NNP2)
+_add("DEMO-NN9", "南宁文旅装备创新联合体（本地成员比例不足30%）", "nanning",
+     _lead("NN9L", "南宁示范文旅装备集团有限公司", "南宁市"), _GLP)
+# Liuzhou (no member cap: the pool serves all three).
+_add("DEMO-LZ2", "柳州汽车零部件创新联合体（牵头单位未享受加计扣除）", "liuzhou",
+     _lead("LZ2L", "柳州示范汽车零部件集团有限公司", "柳州市", rd_deduction="false"), _LZP)
+_add("DEMO-LZ3", "柳州工程机械创新联合体（项目非联合体牵头单位牵头）", "liuzhou",
+     _lead("LZ3L", "柳州示范工程机械集团有限公司", "柳州市"), _LZP)
+_add("DEMO-LZ4", "柳州螺蛳粉产业创新联合体（项目成员占比不足50%）", "liuzhou",
+     _lead("LZ4L", "柳州示范食品科技集团有限公司", "柳州市"), _LZP)
+_add("DEMO-LZ5", "柳州智能家电创新联合体（未选聘首席专家）", "liuzhou",
+     _lead("LZ5L", "柳州示范智能家电集团有限公司", "柳州市"), _LZP, chief_expert="")
+_PROJECTS.append(("DEMO-P-LZ3", "DEMO-LZ3", _LZP[0], "柳州市工程机械电驱化关键技术攻关", "municipal", "2025-09-01",
+                  [_LZP[1], _LZP[4]]))
+_PROJECTS.append(("DEMO-P-LZ4", "DEMO-LZ4", "LZ4L", "柳州市预包装米粉保鲜技术攻关", "municipal", "2025-09-01",
+                  [_LZP[0], *_pool("LZX-", "柳州市", "外协", "eee")]))
+# Nanjing.
+_add("DEMO-NJ2", "南京软件产业创新联合体（无高校或科研院所）", "nanjing",
+     _lead("NJ2L", "南京示范软件集团有限公司", "南京市"), _pool("NJ2M-", "南京市", "秦淮", "ees"))
+_add("DEMO-NJ3", "南京生物医药创新联合体（建设期满未终止）", "nanjing",
+     _lead("NJ3L", "南京示范生物医药集团有限公司", "南京市"), _pool("NJ3M-", "南京市", "江宁", "eiu"),
+     recognized_on="2022-05-01", agreement_signed_on="2022-03-01")
+# Liaoyang: LY2 was revoked in 2024; its lead leads LY3, recognised within three years.
+_add("DEMO-LY2", "辽阳精细化工创新联合体（已撤销）", "liaoyang",
+     _lead("LY2L", "辽阳示范精细化工集团有限公司", "辽阳市"), _LYP, recognized_on="2021-05-01",
+     agreement_signed_on="2021-03-01", status="revoked", revoked_on="2024-04-10", revoked_reason="牵头单位组织不力，未按协议履约")
+_add("DEMO-LY3", "辽阳新材料创新联合体（被撤销联合体的牵头单位三年内再牵头）", "liaoyang", "LY2L", _LYP,
+     recognized_on="2025-06-01", agreement_signed_on="2025-04-01")
+
+
+def _reports(cid: str, jurisdiction: str, recognized_on: str) -> list[dict[str, str]]:
+    """Every annual report owed by the as-of date, on time: due by 12-31 of the year reported on,
+    or (Liaoyang, Nanjing) during the next year."""
+    late = jurisdiction in ("liaoyang", "nanjing")
+    rows = []
+    for y in range(int(recognized_on[:4]), int(AS_OF[:4])):
+        on = f"{y + 1}-03-15" if late else f"{y}-12-20"
+        rows.append({"consortium_id": cid, "year": str(y), "submitted_on": on})
+    return rows
+
+
 def _showcase() -> dict[str, pd.DataFrame]:
     codes = {k: build("12" if t in ("university", "institute") else "91", _DIV[city], f"D{i:07d}")
              for i, (k, _, t, city, _) in enumerate(_UNITS)}
@@ -93,13 +227,23 @@ def _showcase() -> dict[str, pd.DataFrame]:
          "city": "南宁市"},
         {"uscc": build("91", "450103", "D9000002"), "name": "桂南理工大学", "type": "university", "city": "南宁市"},
     ]
+    base = {"status": "active", "recognized_on": "2025-03-01", "agreement_signed_on": "2025-01-15", "chief_expert": "韦明远"}
     consortia = [{"consortium_id": cid, "name": name, "jurisdiction": j, "recognized_from": rf, "exemption": ex,
-                  "status": "active", "recognized_on": "2025-03-01", "agreement_signed_on": "2025-01-15",
-                  "chief_expert": "韦明远"} for cid, name, j, rf, ex in _CONSORTIA]
-    members = [{"consortium_id": cid, "uscc": codes[k], "role": role, "exemption": ex, "joined_on": "2025-03-01"}
+                  **base, **_CONSORTIUM_EXTRA.get(cid, {})} for cid, name, j, rf, ex in _CONSORTIA]
+    since = {c["consortium_id"]: c["recognized_on"] for c in consortia}
+    members = [{"consortium_id": cid, "uscc": codes[k], "role": role, "exemption": ex, "joined_on": since[cid]}
                for cid, k, role, ex in _MEMBERS]
     members.append({"consortium_id": "DEMO-NN3", "uscc": bad, "role": "general", "joined_on": "2025-03-01"})
-    return {"units": pd.DataFrame(units), "consortia": pd.DataFrame(consortia), "memberships": pd.DataFrame(members)}
+    reports = [r for c in consortia if c["consortium_id"] in _REPORTING
+               for r in _reports(c["consortium_id"], c["jurisdiction"], c["recognized_on"])]
+    evaluations = [{"consortium_id": cid, "evaluated_on": on, "grade": g, "rectification_passed_on": passed}
+                   for cid, on, g, passed in _EVALUATIONS]
+    projects = [{"project_id": pid, "consortium_id": cid, "lead_uscc": codes[lead], "name": name, "level": level,
+                 "started_on": on} for pid, cid, lead, name, level, on, _ in _PROJECTS]
+    project_members = [{"project_id": pid, "uscc": codes[k]} for pid, _, lead, *_, ks in _PROJECTS for k in [lead, *ks]]
+    return {"units": pd.DataFrame(units), "consortia": pd.DataFrame(consortia), "memberships": pd.DataFrame(members),
+            "annual_reports": pd.DataFrame(reports), "evaluations": pd.DataFrame(evaluations),
+            "projects": pd.DataFrame(projects), "project_members": pd.DataFrame(project_members)}
 
 
 def demo_tables(n_consortia: int = 40, seed: int = 2026) -> dict[str, pd.DataFrame]:
