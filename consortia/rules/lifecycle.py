@@ -31,6 +31,7 @@ Which moment is a breach, per rule (the boundary days the tests pin down):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,20 @@ def _undated(ctx: Context, book: Rulebook, rule: Rule, rows: pd.DataFrame, note:
 
 def _absent_tables(ctx: Context, *tables: str) -> list[str]:
     return [f"the {t} table" for t in tables if not ctx.registry.has(t)]
+
+
+def _checkable(ctx: Context, scoped: Scoped, out: list[Finding], *tables: str,
+               select: Callable[[Context, Rulebook], pd.DataFrame] | None = None,
+               ) -> Iterator[tuple[Rulebook, Rule, pd.DataFrame]]:
+    """Each (rulebook, rule, records) whose needed ``tables`` the registry has; for
+    the others, the one not-checkable finding per jurisdiction goes to ``out``."""
+    for book, rule in scoped:
+        cons = (select or _scope)(ctx, book)
+        missing = _absent_tables(ctx, *tables)
+        if missing:
+            out.extend(_not_checkable(ctx, book, rule, cons, missing))
+            continue
+        yield book, rule, cons
 
 
 def _lineage(consortia: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
@@ -268,12 +283,7 @@ def _evaluation_schedule(ctx: Context, cons: pd.DataFrame, rule: Rule) -> pd.Dat
 @register("EVALUATION_DUE")
 def evaluation_due(ctx: Context, scoped: Scoped) -> list[Finding]:
     out: list[Finding] = []
-    for book, rule in scoped:
-        cons = _scope(ctx, book)
-        missing = _absent_tables(ctx, "evaluations")
-        if missing:
-            out.extend(_not_checkable(ctx, book, rule, cons, missing))
-            continue
+    for book, rule, cons in _checkable(ctx, scoped, out, "evaluations"):
         every = int(rule.params.get("every_years", 3))
         first = int(rule.params.get("first_after_years", every))
         s = _evaluation_schedule(ctx, cons, rule)
@@ -315,12 +325,7 @@ def _open_rectifications(ctx: Context, cons: pd.DataFrame, rule: Rule) -> pd.Dat
 @register("RECTIFICATION_OVERDUE")
 def rectification_overdue(ctx: Context, scoped: Scoped) -> list[Finding]:
     out: list[Finding] = []
-    for book, rule in scoped:
-        cons = _scope(ctx, book)
-        missing = _absent_tables(ctx, "evaluations")
-        if missing:
-            out.extend(_not_checkable(ctx, book, rule, cons, missing))
-            continue
+    for book, rule, cons in _checkable(ctx, scoped, out, "evaluations"):
         period = int(rule.params.get("period_years", 1))
         rect = _open_rectifications(ctx, cons, rule)
         for r in rect[rect["ends_on"] < ctx.as_of].itertuples(index=False):
@@ -341,12 +346,10 @@ def rectification_overdue(ctx: Context, scoped: Scoped) -> list[Finding]:
 def revoke_grade(ctx: Context, scoped: Scoped) -> list[Finding]:
     out: list[Finding] = []
     allc = ctx.registry.consortia
-    for book, rule in scoped:
-        cons = _slim(allc[(allc["jurisdiction"] == book.jurisdiction) & ~allc["status"].isin(ENDED_STATUSES)])
-        missing = _absent_tables(ctx, "evaluations")
-        if missing:
-            out.extend(_not_checkable(ctx, book, rule, cons, missing))
-            continue
+    def unended(_ctx: Context, book: Rulebook) -> pd.DataFrame:
+        return _slim(allc[(allc["jurisdiction"] == book.jurisdiction) & ~allc["status"].isin(ENDED_STATUSES)])
+
+    for book, rule, cons in _checkable(ctx, scoped, out, "evaluations", select=unended):
         ev = _evaluations(ctx, cons["consortium_id"])
         ev = ev[ev["grade"] == "revoke"].sort_values(["evaluated_on", "depth"]).drop_duplicates("consortium_id")
         if ev.empty:
@@ -413,12 +416,7 @@ def _report_years(ctx: Context, cons: pd.DataFrame, rule: Rule, until: pd.Timest
 @register("ANNUAL_REPORT_MISSING")
 def annual_report_missing(ctx: Context, scoped: Scoped) -> list[Finding]:
     out: list[Finding] = []
-    for book, rule in scoped:
-        cons = _scope(ctx, book)
-        missing = _absent_tables(ctx, "annual_reports")
-        if missing:
-            out.extend(_not_checkable(ctx, book, rule, cons, missing))
-            continue
+    for book, rule, cons in _checkable(ctx, scoped, out, "annual_reports"):
         out.extend(_undated(ctx, book, rule, cons[cons["recognized_on"].isna()]))
         owed = _report_years(ctx, cons, rule, ctx.as_of - pd.Timedelta(days=1))
         unknown = owed[owed["state"] == "unknown"]
