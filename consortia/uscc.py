@@ -49,11 +49,10 @@ def _as_bytes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return an (n, 18) uint8 matrix of the codes and a mask of those that are 18 ASCII chars."""
     n = len(codes)
     mat = np.zeros((n, 18), dtype=np.uint8)
-    ok = np.zeros(n, dtype=bool)
-    for i, code in enumerate(codes):
-        if isinstance(code, str) and len(code) == 18 and code.isascii():
-            mat[i] = np.frombuffer(code.encode(), dtype=np.uint8)
-            ok[i] = True
+    ok = np.fromiter((isinstance(c, str) and len(c) == 18 and c.isascii() for c in codes), dtype=bool, count=n)
+    if ok.any():
+        joined = "".join(codes[ok]).encode("ascii")
+        mat[ok] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 18)
     return mat, ok
 
 
@@ -81,7 +80,9 @@ def validate_codes(codes: np.ndarray | list[str]) -> np.ndarray:
     check_ok = values[:, 17] == expected
     org_vals = _ORG_VALUE[mat[:, 8:16]]
     org_digit_ok = mat[:, 16] == _org_check(np.clip(org_vals, 0, None))
-    for i, code in enumerate(arr):
+    valid = charset_ok & org_digit_ok & check_ok
+    for i in np.flatnonzero(~valid):  # only the invalid few need a reason in words
+        code = arr[i]
         if isinstance(code, str) and code.startswith(FOREIGN_PREFIX):
             continue
         if not ok18[i] and not (isinstance(code, str) and len(code) == 18):

@@ -7,6 +7,8 @@ consortia the unit is in, so an officer can filter to their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -20,8 +22,10 @@ from .rulebook import Rule
 __all__: list[str] = []
 
 
-def _unit_jurisdictions(ctx: Context) -> dict[str, list[str]]:
-    m = ctx.registry.memberships[["consortium_id", "uscc"]].merge(
+def _unit_jurisdictions(ctx: Context, codes: Iterable[str]) -> dict[str, list[str]]:
+    """For the units ``codes`` only (the few with findings): the jurisdictions of their consortia."""
+    m = ctx.registry.memberships
+    m = m[m["uscc"].isin(list(codes))][["consortium_id", "uscc"]].merge(
         ctx.registry.consortia[["consortium_id", "jurisdiction"]], on="consortium_id")
     return m.groupby("uscc")["jurisdiction"].agg(lambda s: sorted(set(s))).to_dict()
 
@@ -33,7 +37,7 @@ def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
     bad = np.flatnonzero(reasons != "")
     if not len(bad):
         return []
-    juris = _unit_jurisdictions(ctx)
+    juris = _unit_jurisdictions(ctx, units["uscc"].iloc[bad])
     out = []
     for i in bad:
         row = units.iloc[i]
@@ -60,9 +64,10 @@ def uscc_region(ctx: Context, rule: Rule) -> list[Finding]:
     valid = validate_codes(u["uscc"].to_numpy()) == ""
     mismatch = pd.Series([bool(p) and c not in p for p, c in zip(prefixes, code4, strict=True)],
                          index=u.index) & valid
-    juris = _unit_jurisdictions(ctx)
+    hits = u.index[mismatch.to_numpy()]
+    juris = _unit_jurisdictions(ctx, u.loc[hits, "uscc"])
     out = []
-    for idx in u.index[mismatch.to_numpy()]:
+    for idx in hits:
         row = u.loc[idx]
         coded = geo.city_of_division(row["uscc"][2:8]) or f"division {row['uscc'][2:8]}"
         out.append(Finding(

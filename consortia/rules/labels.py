@@ -36,4 +36,6 @@ def listing(items: Iterable[str], limit: int = 5, sep: str = ", ") -> str:
     items = list(items)
     shown = sep.join(items[:limit])
     more = len(items) - limit
-    return f"{shown}{sep}and {more} more" if more > 0 else shown
+    # "a, b and 3 more" with commas; "a; b; and 3 more" with semicolons.
+    tail = " " if sep == ", " else sep
+    return f"{shown}{tail}and {more} more" if more > 0 else shown
