@@ -113,6 +113,15 @@ def _column_absent(reg: Registry, table: str, column: str) -> bool:
     return info is not None and bool(info.headers) and column not in info.headers
 
 
+def _units_column_absent(ctx: Context, scoped: Scoped, column: str) -> list[Finding] | None:
+    """When the units table has no ``column`` at all: one not-checkable finding per
+    jurisdiction (the rule stops there); None when the column is present."""
+    if not _column_absent(ctx.registry, "units", column):
+        return None
+    return [f for book, rule in scoped
+            for f in _not_checkable(ctx, book, rule, _scope(ctx, book), [f"the units column {column}"])]
+
+
 def _not_checkable(ctx: Context, book: Rulebook, rule: Rule, cons: pd.DataFrame, missing: list[str]) -> list[Finding]:
     """One info finding for the whole jurisdiction when a table or column is absent
     (none when the jurisdiction has nothing to check)."""
@@ -460,11 +469,10 @@ def _members_with(ctx: Context, column: str, units_mask: pd.Series) -> pd.DataFr
 
 @register("CREDIT_SANCTION")
 def credit_sanction(ctx: Context, scoped: Scoped) -> list[Finding]:
+    absent = _units_column_absent(ctx, scoped, "credit_blacklist_until")
+    if absent is not None:
+        return absent
     out: list[Finding] = []
-    if _column_absent(ctx.registry, "units", "credit_blacklist_until"):
-        for book, rule in scoped:
-            out.extend(_not_checkable(ctx, book, rule, _scope(ctx, book), ["the units column credit_blacklist_until"]))
-        return out
     until = ctx.registry.units["credit_blacklist_until"]
     sanctioned = _members_with(ctx, "credit_blacklist_until", until.notna() & (until > ctx.as_of))
     for book, rule in scoped:
@@ -484,11 +492,10 @@ def credit_sanction(ctx: Context, scoped: Scoped) -> list[Finding]:
 
 @register("LEGAL_STATUS")
 def legal_status(ctx: Context, scoped: Scoped) -> list[Finding]:
+    absent = _units_column_absent(ctx, scoped, "legal_status")
+    if absent is not None:
+        return absent
     out: list[Finding] = []
-    if _column_absent(ctx.registry, "units", "legal_status"):
-        for book, rule in scoped:
-            out.extend(_not_checkable(ctx, book, rule, _scope(ctx, book), ["the units column legal_status"]))
-        return out
     known = ctx.registry.units["legal_status"].fillna("")
     sel = _members_with(ctx, "legal_status", (known == "") | known.isin(TERMINATED_LEGAL))
     sel = sel.assign(legal_status=sel["legal_status"].fillna(""))
