@@ -1,5 +1,15 @@
-"""Network queries for planners (overlaps, chain coverage and gaps, brokers, paths, what-if).
+"""Network queries for planners: overlaps, chain coverage and gaps, brokers, paths, what-if.
 
-Each query is a function ``f(registry_or_graph, ...) -> rows`` so the Neo4j backend can
-answer the same questions; they arrive with issue #4.
+Every query is a method of :class:`Network` (``net.gaps(...)``), answered by
+the embedded implementation in this package's modules or natively by another
+backend; the results have the same columns and order either way. Build the
+embedded network with ``EmbeddedNetwork(registry, books, as_of)``.
+
+Modules: :mod:`.network` (the interface and the embedded tables),
+:mod:`.overlaps`, :mod:`.chains`, :mod:`.centrality`, :mod:`.paths`,
+:mod:`.whatif`.
 """
+
+from .network import ROLES, EmbeddedNetwork, Network
+
+__all__ = ["ROLES", "EmbeddedNetwork", "Network"]

@@ -1,0 +1,316 @@
+"""Network commands for planners: overlaps, coverage, gaps, brokers, components, path, what-if, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .base import as_of_option, main, output_options, rules_option
+
+#: Rows a terminal table shows unless --limit says otherwise (files get every row).
+TABLE_ROWS = 50
+
+
+def network_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """PATH, --as-of, --rules, --format/--out and --limit: what every query command takes."""
+
+    @click.argument("path", type=click.Path(path_type=Path))
+    @as_of_option
+    @rules_option
+    @output_options
+    @click.option("--limit", type=click.IntRange(0), default=None,
+                  help=f"At most this many rows (default: {TABLE_ROWS} in a terminal table, all in a file; 0 = all).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _network(path: Path, rules_files: Sequence[str], as_of: dt.date | None) -> Any:
+    from ..loaders import load_registry
+    from ..queries import EmbeddedNetwork
+    from ..rules.rulebook import load_rulebooks
+
+    books = load_rulebooks(rules_files)
+    return EmbeddedNetwork(load_registry(path, books), books, as_of)
+
+
+def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
+          table_columns: Sequence[str] | None = None, table_frame: Any = None) -> None:
+    """Print or write rows; a terminal table is cut to ``limit`` rows with a note saying so."""
+    from ..output import emit
+
+    total = len(frame)
+    if limit is None and fmt == "table" and out is None:
+        limit = TABLE_ROWS
+    shown = frame if not limit else frame.head(limit)
+    rows = (table_frame if table_frame is not None and fmt == "table" else shown)
+    if table_frame is not None and fmt == "table" and limit:
+        rows = rows.head(limit)
+    emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
+         title=title, echo=click.echo if fmt == "table" else None)
+    if len(shown) < total:
+        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 or --format json/csv for all)", err=True)
+    if out is not None:
+        click.echo(f"{title}; written to {out}", err=True)
+
+
+@main.command()
+@network_options
+@click.option("--kind", type=click.Choice(["units", "pairs", "same-body", "near-duplicates"]), default="units",
+              show_default=True, help="units in several cities/levels; consortium pairs sharing members; one body "
+                                      "recorded at two levels; near-duplicate consortia on one chain.")
+@click.option("--min-shared", type=click.IntRange(1), default=2, show_default=True,
+              help="pairs: only pairs sharing at least this many members.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
+              help="near-duplicates: the member overlap (Jaccard) from which two consortia are flagged.")
+def overlaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+             limit: int | None, kind: str, min_shared: int, threshold: float) -> None:
+    """Where cities and levels overlap: shared units, shared members, bodies recorded twice,
+    and near-duplicate consortia (a possible double-funding signal)."""
+    net = _network(path, rules_files, as_of)
+    if kind == "units":
+        frame = net.cross_units()
+        title = f"{len(frame):,} units in consortia of two or more cities or levels"
+        cols = ("uscc", "name", "city", "bodies", "jurisdictions", "consortia")
+    elif kind == "pairs":
+        top = limit if limit else (TABLE_ROWS if fmt == "table" and out is None and limit is None else None)
+        frame = net.shared_pairs(min_shared, top=top)
+        title = f"consortium pairs sharing at least {min_shared} member(s)"
+        cols = ("consortium_a", "name_a", "consortium_b", "name_b", "shared", "jaccard")
+    elif kind == "same-body":
+        frame = net.same_body()
+        title = f"{len(frame):,} consortia recorded at more than one level"
+        cols = ("body_id", "name", "records", "jurisdictions", "members", "in_every_record", "in_some_records")
+    else:
+        frame = net.near_duplicates(threshold)
+        title = f"{len(frame):,} near-duplicate consortium pairs (same chain, different jurisdictions, Jaccard ≥ {threshold})"
+        cols = ("consortium_a", "name_a", "jurisdictions_a", "consortium_b", "name_b", "jurisdictions_b", "chain_a",
+                "shared", "jaccard")
+    _emit(frame, fmt, out, limit, title, cols)
+
+
+def _cell(row: Any) -> str:
+    if row["total"] == 0:
+        return "—"
+    parts = [f"{label}{row[role]}" for role, label in (("lead", "L"), ("core", "C"), ("close", "K"), ("general", "G"))
+             if row[role]]
+    return " ".join(parts)
+
+
+@main.command()
+@network_options
+@click.option("--chain", default=None, help="Only this chain (chain_id).")
+@click.option("--by", type=click.Choice(["consortium", "jurisdiction"]), default="consortium", show_default=True)
+def coverage(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+             limit: int | None, chain: str | None, by: str) -> None:
+    """Industry-chain coverage: members by tier for every segment (upstream to downstream)
+    and every consortium or jurisdiction on the chain.
+
+    The terminal table is the matrix (L lead, C core, K close, G general, — none); JSON,
+    CSV and Excel give one row per segment and scope with a column per tier.
+    """
+    net = _network(path, rules_files, as_of)
+    frame = net.coverage(chain, by)
+    matrix = None
+    if fmt == "table":
+        matrix = _matrix(frame)
+    title = f"chain coverage by {by}" + (f" — {chain}" if chain else "")
+    _emit(frame, fmt, out, limit if limit is not None else (0 if fmt == "table" else None), title, table_frame=matrix)
+
+
+def _matrix(frame: Any) -> Any:
+    """The long coverage rows pivoted to segments × scopes with one text cell per pair."""
+    import pandas as pd
+
+    if frame.empty:
+        return frame
+    f = frame.assign(cell=frame.apply(_cell, axis=1),
+                     segment=["  " * d + f"{s} {n}" for d, s, n in zip(frame["depth"], frame["segment_id"],
+                                                                       frame["segment_name"], strict=True)])
+    wide = f.pivot_table(index=["chain_id", "order", "segment", "stage"], columns="scope", values="cell",
+                         aggfunc="first", sort=True).reset_index().sort_values(["chain_id", "order"])
+    wide = wide.drop(columns="order").fillna("")
+    wide.columns.name = None
+    return pd.DataFrame(wide)
+
+
+@main.command()
+@network_options
+@click.option("--chain", default=None, help="Only this chain (chain_id).")
+@click.option("--consortium", "consortium", default=None, help="Only this consortium (implies --by consortium).")
+@click.option("--by", type=click.Choice(["consortium", "jurisdiction"]), default="jurisdiction", show_default=True)
+@click.option("--candidates", type=click.IntRange(0, 50), default=3, show_default=True,
+              help="How many candidate units to suggest per gap.")
+def gaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+         limit: int | None, chain: str | None, consortium: str | None, by: str, candidates: int) -> None:
+    """Supply-chain gaps: segments with no member, segments held only by the general tier, and
+    breaks in the flow (a covered segment whose supplier is uncovered), each with candidate
+    units that cover the segment elsewhere and have room under the cap."""
+    net = _network(path, rules_files, as_of)
+    frame = net.gaps(chain, consortium, by, candidates)
+    table = None
+    if fmt == "table":
+        table = frame.assign(
+            scope=frame["consortium_id"].where(frame["consortium_id"] != "", frame["jurisdiction"]),
+            candidates=[", ".join(f"{c['name']} ({c['tier']}, {c['city']})" for c in cs) for cs in frame["candidates"]],
+        )[["chain_id", "segment_id", "segment_name", "scope", "kind", "supplier_segment_id", "candidates"]]
+    counts = frame["kind"].value_counts().to_dict() if len(frame) else {}
+    title = f"{len(frame):,} gaps ({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'none'})"
+    _emit(frame, fmt, out, limit, title, table_frame=table)
+
+
+@main.command()
+@network_options
+@click.option("--top", type=click.IntRange(1), default=50, show_default=True, help="How many units to rank.")
+@click.option("--sample", type=click.IntRange(1), default=None,
+              help="Estimate betweenness from this many source vertices (default: exact on small networks, "
+                   "sampled on large ones).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample.")
+def brokers(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+            limit: int | None, top: int, sample: int | None, seed: int) -> None:
+    """Units that hold the network together: betweenness in the unit–consortium network, units
+    bridging jurisdictions, and cut vertices. Says when betweenness was estimated from a sample."""
+    net = _network(path, rules_files, as_of)
+    frame = net.brokers(top, sample, seed)
+    method = frame["method"].iloc[0] if len(frame) else "exact"
+    click.echo(f"betweenness: {method}", err=True)
+    _emit(frame, fmt, out, limit, f"top {len(frame)} brokers (betweenness {method.split(':')[0]})",
+          ("rank", "uscc", "name", "city", "betweenness", "bodies", "jurisdictions", "cut_vertex", "component"))
+
+
+@main.command()
+@network_options
+def components(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+               limit: int | None) -> None:
+    """Connected components of the collaboration network, largest first."""
+    net = _network(path, rules_files, as_of)
+    frame = net.components()
+    _emit(frame, fmt, out, limit, f"{len(frame):,} connected components")
+
+
+@main.command()
+@network_options
+@click.argument("unit_a")
+@click.argument("unit_b")
+def path(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+         limit: int | None, unit_a: str, unit_b: str) -> None:
+    """The shortest collaboration path from UNIT_A to UNIT_B (credit codes), with the consortia
+    along it. Exit 1 when the two are not connected on the as-of date."""
+    net = _network(path, rules_files, as_of)
+    frame = net.path(unit_a, unit_b)
+    a, b = unit_a.strip().upper(), unit_b.strip().upper()
+    if frame.empty and a != b:
+        click.echo(f"No collaboration path between {a} and {b} on {net.as_of.date().isoformat()}.", err=True)
+        sys.exit(1)
+    _emit(frame, fmt, out, limit, f"{len(frame)} hop(s) from {a} to {b}",
+          ("hop", "from_name", "from_role", "consortium_id", "records", "consortium_name", "to_name", "to_role"))
+
+
+@main.group()
+def whatif() -> None:
+    """What a membership change would do to the audit, writing nothing."""
+
+
+def _whatif_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @click.argument("path", type=click.Path(path_type=Path))
+    @click.argument("consortium_id")
+    @click.argument("uscc")
+    @as_of_option
+    @rules_option
+    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _run_whatif(path: Path, rules_files: Sequence[str], as_of: dt.date | None, fmt: str, change: Any) -> None:
+    import json
+
+    from ..loaders import load_registry
+    from ..output import to_jsonable
+    from ..queries.whatif import whatif as run
+    from ..rules.rulebook import load_rulebooks
+
+    books = load_rulebooks(rules_files)
+    result = run(load_registry(path, books), books, as_of, change)
+    if fmt == "json":
+        doc = {"change": to_jsonable(vars(change)),
+               "refused": [{"rule": r.rule, "jurisdiction": r.jurisdiction, "message": str(r)} for r in result.refusals],
+               "appeared": [f.to_dict() for f in result.appeared],
+               "disappeared": [f.to_dict() for f in result.disappeared]}
+        click.echo(json.dumps(to_jsonable(doc), ensure_ascii=False, indent=2))
+        return
+    for r in result.refusals:
+        click.echo(f"add-member would refuse this: {r}")
+    for sign, label, items in (("+", "would appear", result.appeared), ("-", "would disappear", result.disappeared)):
+        click.echo(f"{len(items)} finding(s) {label}:")
+        for f in items:
+            where = " ".join(x for x in (f.jurisdiction, f.consortium_id, f.uscc) if x)
+            click.echo(f"  {sign} {f.rule} [{f.severity}{', waived' if f.waived else ''}] {where}: {f.message}")
+    click.echo("Nothing was written.")
+
+
+@whatif.command("add-member")
+@_whatif_options
+@click.option("--role", required=True, help="lead, core, close or general.")
+@click.option("--segments", default="", help="Chain segment ids, separated by ;")
+@click.option("--exemption", default="", help="A 一事一议 decision that would be recorded.")
+def whatif_add(path: Path, consortium_id: str, uscc: str, as_of: dt.date | None, rules_files: tuple[str, ...],
+               fmt: str, role: str, segments: str, exemption: str) -> None:
+    """If UNIT joined CONSORTIUM_ID: would add-member refuse, and which findings would change."""
+    import re
+
+    from ..queries.whatif import Change
+
+    segs = tuple(s.strip() for s in re.split(r"[;；]", segments) if s.strip())
+    _run_whatif(path, rules_files, as_of, fmt, Change("add-member", consortium_id, uscc, role, segs, exemption))
+
+
+@whatif.command("remove-member")
+@_whatif_options
+def whatif_remove(path: Path, consortium_id: str, uscc: str, as_of: dt.date | None, rules_files: tuple[str, ...],
+                  fmt: str) -> None:
+    """If UNIT left CONSORTIUM_ID on the as-of date: which findings would change."""
+    from ..queries.whatif import Change
+
+    _run_whatif(path, rules_files, as_of, fmt, Change("remove-member", consortium_id, uscc))
+
+
+@whatif.command("move-tier")
+@_whatif_options
+@click.option("--role", required=True, help="The new tier: lead, core, close or general.")
+def whatif_move(path: Path, consortium_id: str, uscc: str, as_of: dt.date | None, rules_files: tuple[str, ...],
+                fmt: str, role: str) -> None:
+    """If UNIT moved to another tier in CONSORTIUM_ID: which findings would change."""
+    from ..queries.whatif import Change
+
+    _run_whatif(path, rules_files, as_of, fmt, Change("move-tier", consortium_id, uscc, role))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf"]), required=True,
+              help="GraphML (Cytoscape, igraph, yEd) or GEXF (Gephi).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@as_of_option
+@rules_option
+def export(path: Path, fmt: str, out: Path, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
+    """Export the registry graph (units, consortia, jurisdictions, chains, segments and their
+    links, member edges marked active or not) for Gephi or another network tool."""
+    from ..graph.export import export_graph
+    from ..loaders import load_registry
+    from ..rules.rulebook import load_rulebooks
+
+    books = load_rulebooks(rules_files)
+    g = export_graph(load_registry(path, books), out, fmt, as_of)
+    click.echo(f"Wrote {out}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges ({fmt}).")

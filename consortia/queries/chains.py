@@ -1,0 +1,312 @@
+"""Industry-chain coverage and gaps: which segments each consortium or jurisdiction holds.
+
+Semantics (hand-checked in the tests):
+
+* A membership's ``segments`` are segment ids of its consortium's chain;
+  ids the chain does not list are ignored.
+* Segments nest (``parent``). A member covering a segment also covers every
+  segment above it: a unit on 正极材料 covers 电池材料. Counts are of
+  distinct units, each with its strongest tier in the scope, so a unit on
+  two children of one parent counts once for the parent.
+* Segments are shown in flow order: stage (upstream, midstream, downstream),
+  then the order of the ``feeds`` graph (cycles kept together), children
+  right after their parent.
+* Gaps, per scope (a consortium record, or a jurisdiction's records on that
+  chain): ``uncovered`` (no member), ``general_only`` (members only in the
+  general tier), ``flow_break`` (a covered segment whose supplying segment,
+  one that ``feeds`` it, is uncovered).
+* Candidates for a gap are units covering that segment (for a flow break,
+  the supplying segment) in another consortium, not already members of the
+  scope's consortium bodies (a unit listed on the Nanning record of a body is
+  not suggested to its Guangxi record), and with room under every membership cap that would govern their
+  joining (the same test ``add-member`` applies). Ranked by the tier they
+  hold there (lead, core, close, general), then same city (or province, for
+  a provincial scope) first, then fewest consortia, then code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .. import geo
+from ..errors import InputError, Problem
+from .network import ROLES, EmbeddedNetwork, Network
+
+__all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "gaps", "segment_order"]
+
+STAGE_RANK = {"upstream": 0, "midstream": 1, "downstream": 2}
+SEGMENT_COLUMNS = ("chain_id", "chain_name", "segment_id", "segment_name", "stage", "parent", "depth", "order")
+COVERAGE_COLUMNS = (*SEGMENT_COLUMNS, "scope", *ROLES, "total")
+GAP_COLUMNS = ("chain_id", "segment_id", "segment_name", "stage", "consortium_id", "jurisdiction", "kind",
+               "supplier_segment_id", "candidates")
+
+
+def _embedded(net: Network) -> EmbeddedNetwork:
+    if not isinstance(net, EmbeddedNetwork):
+        raise TypeError(f"{type(net).__name__} must answer this query itself")
+    return net
+
+
+def segment_order(chains: pd.DataFrame) -> pd.DataFrame:
+    """Every segment of every chain in display order, with ``depth`` and ``order``.
+
+    Also ``ancestors``: the segment and every segment it nests under (a
+    tuple), used to roll coverage up the tree.
+    """
+    out = []
+    for chain_id, seg in chains.groupby("chain_id", sort=True):
+        seg = seg.drop_duplicates("segment_id")
+        ids = list(seg["segment_id"])
+        known = set(ids)
+        flow = nx.DiGraph()
+        flow.add_nodes_from(ids)
+        flow.add_edges_from((s, t) for s, fs in zip(seg["segment_id"], seg["feeds"], strict=True)
+                            for t in fs if t in known and t != s)
+        cond = nx.condensation(flow)
+        comp_order = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(cond.nodes[c]["members"])))
+        flow_rank = {s: i for i, c in enumerate(comp_order) for s in cond.nodes[c]["members"]}
+        stage = dict(zip(seg["segment_id"], seg["stage"], strict=True))
+        parent = {s: (p if p in known and p != s else "") for s, p in zip(seg["segment_id"], seg["parent"], strict=True)}
+        children: dict[str, list[str]] = {}
+        for s in ids:
+            children.setdefault(parent[s], []).append(s)
+
+        def key(s: str, stage: dict[str, str] = stage, flow_rank: dict[str, int] = flow_rank) -> tuple[int, int, str]:
+            return (STAGE_RANK.get(stage[s], 3), flow_rank[s], s)
+
+        ordered: list[tuple[str, int, tuple[str, ...]]] = []
+        seen: set[str] = set()
+        stack = [(s, 0, (s,)) for s in sorted(children.get("", []), key=key, reverse=True)]
+        while stack:
+            s, depth, anc = stack.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            ordered.append((s, depth, anc))
+            stack.extend((c, depth + 1, (c, *anc)) for c in sorted(children.get(s, []), key=key, reverse=True))
+        for s in sorted(set(ids) - seen, key=key):  # parent cycles: shown at the top level
+            ordered.append((s, 0, (s,)))
+        info = seg.set_index("segment_id")
+        for i, (s, depth, anc) in enumerate(ordered):
+            out.append({"chain_id": chain_id, "chain_name": info.at[s, "chain_name"], "segment_id": s,
+                        "segment_name": info.at[s, "segment_name"], "stage": stage[s], "parent": parent[s],
+                        "depth": depth, "order": i, "ancestors": anc, "feeds": tuple(info.at[s, "feeds"])})
+    cols = [*SEGMENT_COLUMNS, "ancestors", "feeds"]
+    return pd.DataFrame(out, columns=cols)
+
+
+def _chains_or_error(net: EmbeddedNetwork, chain: str | None) -> pd.DataFrame:
+    chains = net.chains
+    if chains.empty:
+        raise InputError(Problem(net.registry.source_of("chains"), None, None, None,
+                                 "a chains table (产业链) listing segments; this registry has none"))
+    if chain is not None:
+        if chain not in set(chains["chain_id"]):
+            known = ", ".join(sorted(set(chains["chain_id"]))[:20])
+            raise InputError(Problem("--chain", None, "chain_id", chain, f"a chain in the chains table ({known})"))
+        chains = chains[chains["chain_id"] == chain]
+    return chains
+
+
+def _covering(net: EmbeddedNetwork, segs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (record, unit, covered segment incl. ancestors): the coverage facts."""
+    m = net.members[net.members["chain_id"].isin(set(segs["chain_id"]))]
+    m = m[m["segments"].map(len) > 0]
+    ex = m[["consortium_id", "body_id", "jurisdiction", "chain_id", "uscc", "rank", "segments"]].explode("segments")
+    ex = ex.rename(columns={"segments": "direct"})
+    anc = segs[["chain_id", "segment_id", "ancestors"]].rename(columns={"segment_id": "direct"})
+    ex = ex.merge(anc, on=["chain_id", "direct"], how="inner").explode("ancestors")
+    ex = ex.rename(columns={"ancestors": "segment_id"}).drop(columns="direct")
+    ex["rank"] = ex["rank"].astype(np.int64)
+    return ex.drop_duplicates(["consortium_id", "uscc", "segment_id"])
+
+
+def _scopes(net: EmbeddedNetwork, segs: pd.DataFrame, by: str, consortium: str | None) -> pd.DataFrame:
+    """The (chain, scope) pairs the matrix has columns for."""
+    cons = net.consortia[net.consortia["chain_id"].isin(set(segs["chain_id"]))]
+    if consortium is not None:
+        cons = cons[cons["consortium_id"] == consortium]
+    if by == "consortium":
+        sc = cons[["chain_id", "consortium_id", "jurisdiction"]].rename(columns={"consortium_id": "scope"})
+    else:
+        sc = cons[["chain_id", "jurisdiction"]].drop_duplicates().assign(scope=lambda f: f["jurisdiction"])
+    return sc.sort_values(["chain_id", "scope"]).reset_index(drop=True)
+
+
+def _matrix(net: EmbeddedNetwork, chain: str | None, by: str, consortium: str | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    if by not in ("consortium", "jurisdiction"):
+        raise ValueError("by must be 'consortium' or 'jurisdiction'")
+    segs = segment_order(_chains_or_error(net, chain))
+    scopes = _scopes(net, segs, by, consortium)
+    cov = _covering(net, segs)
+    col = "consortium_id" if by == "consortium" else "jurisdiction"
+    cov = cov[cov[col].isin(set(scopes["scope"]))]
+    best = cov.sort_values("rank", kind="stable").drop_duplicates(["chain_id", col, "segment_id", "uscc"])
+    counts = best.groupby(["chain_id", col, "segment_id", "rank"], sort=False).size().unstack("rank", fill_value=0)
+    counts = counts.reindex(columns=range(len(ROLES)), fill_value=0)
+    counts.columns = list(ROLES)
+    counts.index.names = ["chain_id", "scope", "segment_id"]
+    grid = scopes[["chain_id", "scope"]].merge(segs, on="chain_id")
+    grid = grid.merge(counts.reset_index(), on=["chain_id", "scope", "segment_id"], how="left")
+    grid[list(ROLES)] = grid[list(ROLES)].fillna(0).astype(int)
+    grid["total"] = grid[list(ROLES)].sum(axis=1)
+    grid = grid.sort_values(["chain_id", "order", "scope"], kind="stable").reset_index(drop=True)
+    return grid, scopes, cov
+
+
+def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
+    """The segment × scope matrix of members by tier, in long form.
+
+    One row per segment of each chain (or of ``chain``) and per scope: every
+    active consortium record working on that chain (``by="consortium"``) or
+    every jurisdiction with one (``by="jurisdiction"``), named in ``scope``.
+    Tier columns count distinct units covering the segment or one nested
+    under it; ``total`` is their sum.
+    """
+    grid, _, _ = _matrix(_embedded(net), chain, by)
+    return grid[list(COVERAGE_COLUMNS)]
+
+
+def gaps(net: Network, chain: str | None = None, consortium: str | None = None, by: str = "jurisdiction",
+         candidates: int = 3) -> pd.DataFrame:
+    """Segments a scope leaves uncovered, holds only in the general tier, or whose
+    supplier is uncovered; each with up to ``candidates`` units that could fill it.
+
+    ``consortium`` restricts to one record (and implies ``by="consortium"``).
+    Rows carry ``consortium_id`` (empty for a jurisdiction scope) and
+    ``jurisdiction`` (always: the scope's, or the record's).
+    """
+    net = _embedded(net)
+    if consortium is not None:
+        by = "consortium"
+        if consortium not in set(net.consortia["consortium_id"]):
+            raise InputError(Problem("--consortium", None, "consortium_id", consortium,
+                                     "a consortium in force in the registry on the as-of date"))
+        row = net.consortia[net.consortia["consortium_id"] == consortium].iloc[0]
+        if chain is not None and row["chain_id"] != chain:
+            raise InputError(Problem("--chain", None, "chain_id", chain,
+                                     f"the chain of {consortium} ({row['chain_id'] or 'none'})"))
+        chain = row["chain_id"] or None
+        if chain is None:
+            raise InputError(Problem("--consortium", None, "chain_id", consortium, "a consortium with a chain_id"))
+    grid, scopes, _ = _matrix(net, chain, by, consortium)
+    jur_of = dict(zip(scopes["scope"], scopes["jurisdiction"], strict=True))
+    rows: list[pd.DataFrame] = []
+    unc = grid[grid["total"] == 0].assign(kind="uncovered", supplier_segment_id="")
+    gen = grid[(grid["total"] > 0) & (grid["general"] == grid["total"])].assign(kind="general_only",
+                                                                                 supplier_segment_id="")
+    rows += [unc, gen]
+    feeds = grid[["chain_id", "scope", "segment_id", "feeds", "total"]].explode("feeds").dropna(subset=["feeds"])
+    feeds = feeds[feeds["total"] == 0]  # uncovered suppliers
+    feeds = feeds.rename(columns={"segment_id": "supplier_segment_id", "feeds": "segment_id"}).drop(columns="total")
+    brk = grid[grid["total"] > 0].merge(feeds, on=["chain_id", "scope", "segment_id"])
+    rows.append(brk.assign(kind="flow_break"))
+    kind_rank = {"uncovered": 0, "general_only": 1, "flow_break": 2}
+    out = pd.concat(rows, ignore_index=True)
+    out["_k"] = out["kind"].map(kind_rank)
+    out = out.sort_values(["chain_id", "scope", "order", "_k", "supplier_segment_id"], kind="stable")
+    out = out.reset_index(drop=True)
+    out["jurisdiction"] = out["scope"].map(jur_of)
+    out["consortium_id"] = out["scope"] if by == "consortium" else ""
+    target = out["supplier_segment_id"].where(out["kind"] == "flow_break", out["segment_id"])
+    out["candidates"] = _candidates(net, out.assign(target=target), by, candidates)
+    return out[list(GAP_COLUMNS)]
+
+
+def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, by: str, k: int) -> list[list[dict[str, Any]]]:
+    """Up to ``k`` ranked candidate units for each gap row (see the module docstring)."""
+    if k <= 0 or gaps_.empty:
+        return [[] for _ in range(len(gaps_))]
+    segs = segment_order(net.chains[net.chains["chain_id"].isin(set(gaps_["chain_id"]))])
+    pool = _covering(net, segs)
+    wanted = pd.MultiIndex.from_frame(gaps_[["chain_id", "target"]].drop_duplicates())
+    pool = pool[pd.MultiIndex.from_arrays([pool["chain_id"], pool["segment_id"]]).isin(wanted)]
+    pool = pool.sort_values(["chain_id", "segment_id", "uscc", "rank", "consortium_id"], kind="stable")
+    pool = pool.drop_duplicates(["chain_id", "segment_id", "uscc"])  # the tier held, and where
+    # Room under the caps: bodies now, and the tightest cap over the jurisdictions of those bodies.
+    bi = net.body_info
+    caps = {j: net.member_cap(j) for j in set(bi["jurisdictions"].explode().dropna()) | set(gaps_["jurisdiction"])}
+    body_cap = bi["jurisdictions"].map(lambda js: min((caps[j] for j in js), default=float("inf")))
+    bm = net.body_members
+    n_bodies = bm.groupby("uscc").size()
+    unit_cap = pd.Series(body_cap.reindex(bm["body_id"]).to_numpy(), index=bm["uscc"]).groupby(level=0).min()
+    pool["bodies"] = pool["uscc"].map(n_bodies).fillna(0).astype(int).to_numpy()
+    pool["unit_cap"] = pool["uscc"].map(unit_cap).fillna(float("inf")).to_numpy()
+    info = net.unit_info
+    pool["city"] = pool["uscc"].map(info["city"]).fillna("")
+    pool["province"] = _provinces(pool["city"])
+    pool["name"] = pool["uscc"].map(info["name"]).fillna("")
+    # Who is already in each scope, as (scope key, unit) pairs.
+    if by == "consortium":
+        body_of = dict(zip(net.consortia["consortium_id"], net.consortia["body_id"], strict=True))
+        wanted_bodies = {body_of[c] for c in set(gaps_["consortium_id"])}
+        bmem = bm[bm["body_id"].isin(wanted_bodies)]
+        in_scope = set(zip(bmem["body_id"], bmem["uscc"], strict=True))
+        scope_key = [body_of[c] for c in gaps_["consortium_id"]]
+    else:
+        # A unit already in a body with a record of the jurisdiction on the chain is in scope,
+        # even when it is listed on another level's record of that body.
+        recs = net.consortia[net.consortia["jurisdiction"].isin(set(gaps_["jurisdiction"]))]
+        recs = recs[["jurisdiction", "chain_id", "body_id"]].drop_duplicates()
+        mm = recs.merge(bm[["body_id", "uscc"]], on="body_id")
+        in_scope = set(zip(mm["jurisdiction"] + "\x1f" + mm["chain_id"], mm["uscc"], strict=True))
+        scope_key = (gaps_["jurisdiction"] + "\x1f" + gaps_["chain_id"]).tolist()
+    # One sort for every segment's pool: tier, then fewest bodies, then code; the
+    # same-place preference is applied per jurisdiction by a stable re-sort.
+    pool = pool.sort_values(["chain_id", "segment_id", "rank", "bodies", "uscc"], kind="stable").reset_index(drop=True)
+    seg_key = (pool["chain_id"] + "\x1f" + pool["segment_id"]).to_numpy()
+    cuts = np.flatnonzero(seg_key[1:] != seg_key[:-1]) + 1 if len(seg_key) else np.array([], dtype=int)
+    starts = np.concatenate([[0], cuts]).astype(int) if len(seg_key) else np.array([], dtype=int)
+    ends = np.concatenate([cuts, [len(seg_key)]]).astype(int) if len(seg_key) else np.array([], dtype=int)
+    span = {seg_key[s_]: (s_, e_) for s_, e_ in zip(starts.tolist(), ends.tolist(), strict=True)}
+    rank, bodies, ucap = pool["rank"].to_numpy(), pool["bodies"].to_numpy(), pool["unit_cap"].to_numpy()
+    city, prov = pool["city"].to_numpy(dtype=object), pool["province"].to_numpy(dtype=object)
+    cols = {c: pool[c].tolist() for c in ("uscc", "name", "city", "consortium_id")}
+
+    def ranked(chain_id: str, target: str, jur: str) -> np.ndarray:
+        s_, e_ = span.get(f"{chain_id}\x1f{target}", (0, 0))
+        idx = np.arange(s_, e_)
+        idx = idx[bodies[idx] + 1 <= np.minimum(ucap[idx], caps[jur])]
+        meta = net.jurisdiction_meta(jur)
+        if meta["level"] == "city" and meta["city"]:
+            other = city[idx] != meta["city"]
+        elif meta["province"]:
+            other = prov[idx] != meta["province"]
+        else:
+            other = np.zeros(len(idx), dtype=bool)
+        return idx[np.lexsort((np.arange(len(idx)), other, rank[idx]))]
+
+    out: list[list[dict[str, Any]]] = []
+    ordered: dict[tuple[str, str, str], np.ndarray] = {}
+    for chain_id, target, jur, sk in zip(gaps_["chain_id"], gaps_["target"], gaps_["jurisdiction"], scope_key,
+                                         strict=True):
+        key = (chain_id, target, jur)
+        if key not in ordered:
+            ordered[key] = ranked(chain_id, target, jur)
+        picked: list[dict[str, Any]] = []
+        for i in ordered[key].tolist():
+            if (sk, cols["uscc"][i]) in in_scope:
+                continue
+            picked.append({"uscc": cols["uscc"][i], "name": cols["name"][i], "city": cols["city"][i],
+                           "tier": ROLES[rank[i]], "consortium_id": cols["consortium_id"][i], "bodies": int(bodies[i])})
+            if len(picked) == k:
+                break
+        out.append(picked)
+    return out
+
+
+def _provinces(cities: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(cities)
+    prov = np.array([_province(c) for c in uniques] + [""], dtype=object)
+    return pd.Series(prov[codes], index=cities.index)
+
+
+@lru_cache(maxsize=4096)
+def _province(city: str) -> str:
+    return geo.province_of(city) or ""

@@ -1,0 +1,198 @@
+"""Where cities and levels overlap: shared units, shared members, bodies recorded twice.
+
+All four questions work on bodies (a record plus the records directly
+recognised from it, see :mod:`.network`): a unit in a Guangxi consortium and
+in its Nanning re-recognition is in one consortium, not two, and the two
+records of one body are reported by :func:`same_body`, never as a pair.
+
+Pair questions are answered with the body × unit incidence matrix (``M @ M.T``
+counts shared members for every pair at once); the shared units of each
+pair come from one self-join of the membership table restricted to the pairs
+kept, so the unit–unit projection is never built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .network import EmbeddedNetwork, Network, grouped_tuples
+
+__all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_units", "near_duplicates", "projection",
+           "same_body", "shared_pairs"]
+
+CROSS_UNIT_COLUMNS = ("uscc", "name", "city", "bodies", "jurisdictions", "levels", "places", "consortia")
+PAIR_COLUMNS = ("consortium_a", "consortium_b", "name_a", "name_b", "jurisdictions_a", "jurisdictions_b",
+                "chain_a", "chain_b", "members_a", "members_b", "shared", "jaccard", "shared_units")
+SAME_BODY_COLUMNS = ("body_id", "name", "records", "jurisdictions", "levels", "members", "in_every_record",
+                     "in_some_records")
+
+
+def _embedded(net: Network) -> EmbeddedNetwork:
+    if not isinstance(net, EmbeddedNetwork):
+        raise TypeError(f"{type(net).__name__} must answer this query itself")
+    return net
+
+
+def cross_units(net: Network) -> pd.DataFrame:
+    """Units in consortia of two or more cities or levels.
+
+    A unit qualifies when it is in at least two distinct bodies and those
+    bodies' records span at least two jurisdictions (Guangxi and Nanning are
+    two levels; Nanning and Liuzhou two cities). Rows: the unit, how many
+    bodies, the jurisdictions with their levels and places, and every record
+    with the unit's role there (``GX-2020-0001:core``). Most bodies first.
+    """
+    net = _embedded(net)
+    bm, bi = net.body_members, net.body_info
+    n_bodies = bm.groupby("uscc").size()
+    uj = bm[["uscc", "body_id"]].merge(bi[["jurisdictions"]], left_on="body_id", right_index=True)
+    uj = uj.explode("jurisdictions").drop_duplicates(["uscc", "jurisdictions"])
+    n_jur = uj.groupby("uscc").size()
+    chosen = n_bodies.index[(n_bodies >= 2).to_numpy() & (n_jur.reindex(n_bodies.index) >= 2).to_numpy()]
+    if len(chosen) == 0:
+        return pd.DataFrame(columns=list(CROSS_UNIT_COLUMNS))
+    uj = uj[uj["uscc"].isin(chosen)]
+    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"])
+    meta = {j: net.jurisdiction_meta(j) for j in set(uj["jurisdictions"])}
+    m = net.members[net.members["uscc"].isin(chosen)]
+    recs = grouped_tuples(m["uscc"], m["consortium_id"] + ":" + m["role"])
+    info = net.unit_info.reindex(chosen)
+    out = pd.DataFrame({
+        "uscc": chosen.to_numpy(),
+        "name": info["name"].fillna("").to_numpy(),
+        "city": info["city"].fillna("").to_numpy(),
+        "bodies": n_bodies.reindex(chosen).to_numpy().astype(int),
+        "jurisdictions": jurs.reindex(chosen).to_numpy(),
+    })
+    out["levels"] = [tuple(sorted({meta[j]["level"] for j in js})) for js in out["jurisdictions"]]
+    out["places"] = [tuple(dict.fromkeys(meta[j]["city"] or meta[j]["province"] or j for j in js))
+                     for js in out["jurisdictions"]]
+    out["consortia"] = recs.reindex(chosen).to_numpy()
+    out["_nj"] = out["jurisdictions"].map(len)
+    out = out.sort_values(["bodies", "_nj", "uscc"], ascending=[False, False, True], kind="stable")
+    return out.drop(columns="_nj").reset_index(drop=True)[list(CROSS_UNIT_COLUMNS)]
+
+
+def projection(net: Network, min_shared: int = 1) -> pd.DataFrame:
+    """The consortium projection: every pair of bodies sharing members, with the count.
+
+    Columns ``a, b, shared, members_a, members_b`` (``a < b``). This is the
+    weighted consortium–consortium graph that the unit–unit projection would
+    be too large to give; it feeds :func:`shared_pairs`, brokers' aggregated
+    views and the briefing's overlap picture.
+    """
+    net = _embedded(net)
+    inc = net.incidence
+    m = inc.matrix
+    prod = sp.triu(m @ m.T, k=1).tocoo()
+    keep = prod.data >= max(min_shared, 1)
+    sizes = np.asarray(m.sum(axis=1)).ravel()
+    a, b, shared = prod.row[keep], prod.col[keep], prod.data[keep]
+    return pd.DataFrame({
+        "a": inc.bodies.to_numpy()[a], "b": inc.bodies.to_numpy()[b], "shared": shared.astype(int),
+        "members_a": sizes[a].astype(int), "members_b": sizes[b].astype(int),
+    })
+
+
+def _shared_lists(net: EmbeddedNetwork, pairs: pd.DataFrame) -> pd.Series:
+    """The sorted shared unit codes of each (a, b) pair, from one self-join."""
+    bm = net.body_members[["body_id", "uscc"]]
+    wanted = pd.Index(pd.concat([pairs["a"], pairs["b"]]).unique())
+    bm = bm[bm["body_id"].isin(wanted)]
+    j = bm.merge(bm, on="uscc", suffixes=("_a", "_b"))
+    j = j[j["body_id_a"] < j["body_id_b"]]
+    key = pd.MultiIndex.from_frame(pairs[["a", "b"]])
+    jk = pd.MultiIndex.from_arrays([j["body_id_a"], j["body_id_b"]])
+    j = j[jk.isin(key)]
+    lists = grouped_tuples(j["body_id_a"] + "\x1f" + j["body_id_b"], j["uscc"])
+    return lists.reindex(pairs["a"] + "\x1f" + pairs["b"]).reset_index(drop=True)
+
+
+def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None) -> pd.DataFrame:
+    """Pairs of consortium bodies that share at least ``min_shared`` members.
+
+    ``jaccard`` is shared / members of either (4 decimals). A body is named by
+    its root record (``consortium_a``); ``jurisdictions_*`` lists all its
+    records' jurisdictions. Most shared first, then highest Jaccard, then ids;
+    ``top`` keeps the first rows (the shared units are listed only for those).
+    """
+    net = _embedded(net)
+    p = projection(net, min_shared)
+    p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
+    p = p.sort_values(["shared", "jaccard", "a", "b"], ascending=[False, False, True, True], kind="stable")
+    return _pair_rows(net, p.head(top) if top is not None else p)
+
+
+def _pair_rows(net: EmbeddedNetwork, p: pd.DataFrame) -> pd.DataFrame:
+    """Name the bodies of projection rows and list their shared units."""
+    p = p.reset_index(drop=True)
+    if p.empty:
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    bi = net.body_info
+    ia, ib = bi.reindex(p["a"]), bi.reindex(p["b"])
+    out = pd.DataFrame({
+        "consortium_a": p["a"].to_numpy(), "consortium_b": p["b"].to_numpy(),
+        "name_a": ia["name"].to_numpy(), "name_b": ib["name"].to_numpy(),
+        "jurisdictions_a": ia["jurisdictions"].to_numpy(), "jurisdictions_b": ib["jurisdictions"].to_numpy(),
+        "chain_a": ia["chain_id"].to_numpy(), "chain_b": ib["chain_id"].to_numpy(),
+        "members_a": p["members_a"].to_numpy(), "members_b": p["members_b"].to_numpy(),
+        "shared": p["shared"].to_numpy(), "jaccard": p["jaccard"].to_numpy(),
+    })
+    out["shared_units"] = _shared_lists(net, p).to_numpy()
+    return out[list(PAIR_COLUMNS)]
+
+
+def near_duplicates(net: Network, threshold: float = 0.5, top: int | None = None) -> pd.DataFrame:
+    """Possible double funding: bodies on the same chain, recognised by different
+    jurisdictions, whose members overlap by at least ``threshold`` (Jaccard).
+
+    "Different jurisdictions" means the two bodies' sets of recording
+    jurisdictions differ (two Nanning consortia are a local matter; a Guangxi
+    and a Nanning consortium on one chain with the same members are the
+    signal). Same columns as :func:`shared_pairs`.
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    net = _embedded(net)
+    p = projection(net, 1)
+    p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
+    p = p[p["jaccard"] >= threshold - 1e-12]
+    bi = net.body_info
+    ca, cb = bi["chain_id"].reindex(p["a"]).to_numpy(), bi["chain_id"].reindex(p["b"]).to_numpy()
+    ja, jb = bi["jurisdictions"].reindex(p["a"]).to_numpy(), bi["jurisdictions"].reindex(p["b"]).to_numpy()
+    keep = (ca == cb) & (ca != "") & np.array([x != y for x, y in zip(ja, jb, strict=True)], dtype=bool)
+    p = p[keep].sort_values(["jaccard", "shared", "a", "b"], ascending=[False, False, True, True], kind="stable")
+    return _pair_rows(net, p.head(top) if top is not None else p)
+
+
+def same_body(net: Network) -> pd.DataFrame:
+    """Bodies recorded at two levels (or more): a record and those directly recognised from it.
+
+    For each body with more than one record in force: its records, their
+    jurisdictions and levels, the distinct members over all records, how many
+    are listed in every record, and the units listed in only some (a roster
+    that drifted between the province's and the city's books).
+    """
+    net = _embedded(net)
+    bi = net.body_info
+    multi = bi[bi["records"].map(len) > 1]
+    if multi.empty:
+        return pd.DataFrame(columns=list(SAME_BODY_COLUMNS))
+    m = net.members[net.members["body_id"].isin(multi.index)]
+    per_unit = m.groupby(["body_id", "uscc"]).size().rename("n").reset_index()
+    per_unit["records"] = per_unit["body_id"].map(multi["records"].map(len))
+    every = per_unit[per_unit["n"] == per_unit["records"]].groupby("body_id").size()
+    some = per_unit[per_unit["n"] < per_unit["records"]]
+    some_lists = grouped_tuples(some["body_id"], some["uscc"])
+    total = per_unit.groupby("body_id").size()
+    out = pd.DataFrame({
+        "body_id": multi.index.to_numpy(), "name": multi["name"].to_numpy(),
+        "records": multi["records"].to_numpy(), "jurisdictions": multi["jurisdictions"].to_numpy(),
+    })
+    out["levels"] = [tuple(sorted({net.jurisdiction_meta(j)["level"] for j in js})) for js in out["jurisdictions"]]
+    out["members"] = total.reindex(multi.index).fillna(0).astype(int).to_numpy()
+    out["in_every_record"] = every.reindex(multi.index).fillna(0).astype(int).to_numpy()
+    out["in_some_records"] = [x if isinstance(x, tuple) else () for x in some_lists.reindex(multi.index)]
+    return out[list(SAME_BODY_COLUMNS)]
