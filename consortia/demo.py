@@ -19,8 +19,9 @@ from .findings import exit_code_for
 from .generate import generate, write_csv
 from .loaders import load_registry
 from .output import emit
+from .registry import Registry
 from .rules.engine import run_checks
-from .rules.rulebook import load_rulebooks
+from .rules.rulebook import Rulebooks, load_rulebooks
 from .uscc import build
 
 __all__ = ["AS_OF", "demo_tables", "run_demo"]
@@ -189,6 +190,16 @@ _PROJECTS.append(("DEMO-P-LZ3", "DEMO-LZ3", _LZP[0], "柳州市工程机械电�
                   [_LZP[1], _LZP[4]]))
 _PROJECTS.append(("DEMO-P-LZ4", "DEMO-LZ4", "LZ4L", "柳州市预包装米粉保鲜技术攻关", "municipal", "2025-09-01",
                   [_LZP[0], *_pool("LZX-", "柳州市", "外协", "eee")]))
+# Two jurisdictions, one chain, nearly the same members: a possible double-funding signal
+# (`consortia overlaps --kind near-duplicates`), not a rule breach.
+_DUP = _pool("DUP-", "柳州市", "双报", "eeeeeiu")
+_add("DEMO-GX11", "广西新能源汽车零部件创新联合体（与柳州联合体成员高度重合）", "guangxi",
+     _lead("GX11L", "广西示范新能源汽车集团有限公司", "柳州市"), _DUP, chain_id="NEV")
+_add("DEMO-LZ6", "柳州新能源汽车零部件创新联合体（与广西联合体成员高度重合）", "liuzhou",
+     _lead("LZ6L", "柳州示范新能源汽车集团有限公司", "柳州市"), _DUP, chain_id="NEV")
+#: Chain segments covered by showcase members, by unit key (the chains table comes from the generator).
+_SEGMENTS = {"GX11L": "NEV-14", "LZ6L": "NEV-14",
+             **dict(zip(_DUP, ["NEV-06", "NEV-08", "NEV-12", "NEV-10", "NEV-13", "NEV-07", "NEV-01"], strict=True))}
 # Nanjing.
 _add("DEMO-NJ2", "南京软件产业创新联合体（无高校或科研院所）", "nanjing",
      _lead("NJ2L", "南京示范软件集团有限公司", "南京市"), _pool("NJ2M-", "南京市", "秦淮", "ees"))
@@ -231,8 +242,8 @@ def _showcase() -> dict[str, pd.DataFrame]:
     consortia = [{"consortium_id": cid, "name": name, "jurisdiction": j, "recognized_from": rf, "exemption": ex,
                   **base, **_CONSORTIUM_EXTRA.get(cid, {})} for cid, name, j, rf, ex in _CONSORTIA]
     since = {c["consortium_id"]: c["recognized_on"] for c in consortia}
-    members = [{"consortium_id": cid, "uscc": codes[k], "role": role, "exemption": ex, "joined_on": since[cid]}
-               for cid, k, role, ex in _MEMBERS]
+    members = [{"consortium_id": cid, "uscc": codes[k], "role": role, "exemption": ex, "joined_on": since[cid],
+                "segments": _SEGMENTS.get(k, "")} for cid, k, role, ex in _MEMBERS]
     members.append({"consortium_id": "DEMO-NN3", "uscc": bad, "role": "general", "joined_on": "2025-03-01"})
     reports = [r for c in consortia if c["consortium_id"] in _REPORTING
                for r in _reports(c["consortium_id"], c["jurisdiction"], c["recognized_on"])]
@@ -276,6 +287,43 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
     emit(showcase, "table", title="The showcase (consortia DEMO-…)", echo=echo,
          table_columns=("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message"))
     echo(f"Full reports: {out / 'findings.json'} and {out / 'findings.xlsx'}.")
+    _network_summary(registry, books, out, echo)
     echo(f"Try: consortia show consortium DEMO-NN2 -r {reg_dir} --as-of {AS_OF}")
     echo(f"     consortia check {reg_dir} --as-of {AS_OF} --format json")
+    echo(f"     consortia gaps {reg_dir} --chain NEV --as-of {AS_OF}")
+    echo(f"     consortia coverage {reg_dir} --chain NEV --by jurisdiction --as-of {AS_OF}")
+    echo(f"     consortia whatif add-member {reg_dir} DEMO-NJ1 {_showcase_code('H')} --role core --as-of {AS_OF}")
     return exit_code_for(findings)
+
+
+def _showcase_code(key: str) -> str:
+    units = _showcase()["units"]
+    names = {k: name for k, name, *_ in _UNITS}
+    return str(units.loc[units["name"] == names[key], "uscc"].iloc[0])
+
+
+def _network_summary(registry: Registry, books: Rulebooks, out: Path, echo: Callable[[str], None]) -> None:
+    """The planners' view of the demo: overlaps, gaps, brokers; JSON reports and a GraphML export."""
+    from .graph.export import export_graph
+    from .queries import EmbeddedNetwork
+
+    net = EmbeddedNetwork(registry, books, AS_OF)
+    cross, near, gaps, brokers = (net.cross_units(), net.near_duplicates(0.5), net.gaps(by="jurisdiction"),
+                                  net.brokers(top=10))
+    emit(near.to_dict("records"), "json", out=out / "near_duplicates.json")
+    emit(gaps.to_dict("records"), "json", out=out / "gaps.json")
+    emit(brokers.to_dict("records"), "json", out=out / "brokers.json")
+    export_graph(registry, out / "network.graphml", "graphml", AS_OF)
+    echo(f"Network as of {AS_OF}: {len(cross)} units sit in consortia of two or more cities or levels.")
+    for r in near.itertuples(index=False):
+        echo(f"  Possible double funding: {r.consortium_a} ({'/'.join(r.jurisdictions_a)}) and {r.consortium_b} "
+             f"({'/'.join(r.jurisdictions_b)}) on chain {r.chain_a} share {r.shared} members (Jaccard {r.jaccard}).")
+    kinds = gaps["kind"].value_counts().to_dict()
+    echo(f"  Chain gaps by jurisdiction: {kinds.get('uncovered', 0)} uncovered segments, "
+         f"{kinds.get('general_only', 0)} held only by the general tier, {kinds.get('flow_break', 0)} flow breaks.")
+    if len(brokers):
+        top = brokers.iloc[0]
+        echo(f"  Top broker: {top['name']} ({top['uscc']}), in {top['bodies']} consortia across "
+             f"{len(top['jurisdictions'])} jurisdictions.")
+    echo(f"Network reports: {out / 'near_duplicates.json'}, {out / 'gaps.json'}, {out / 'brokers.json'}, "
+         f"{out / 'network.graphml'} (Gephi, Cytoscape).")

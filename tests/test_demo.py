@@ -31,11 +31,17 @@ def _run(out):
 
 
 def test_demo_command_writes_reports(tmp_path):
-    _run(tmp_path)
+    result = _run(tmp_path)
     findings = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
     assert isinstance(findings, list) and findings
     assert (tmp_path / "findings.xlsx").is_file()
     assert (tmp_path / "registry" / "units.csv").is_file()
+    near = json.loads((tmp_path / "near_duplicates.json").read_text(encoding="utf-8"))
+    assert [(r["consortium_a"], r["consortium_b"]) for r in near] == [("DEMO-GX11", "DEMO-LZ6")]
+    gaps = json.loads((tmp_path / "gaps.json").read_text(encoding="utf-8"))
+    assert {"uncovered", "general_only", "flow_break"} <= {g["kind"] for g in gaps}
+    assert (tmp_path / "network.graphml").stat().st_size > 0
+    assert "Possible double funding: DEMO-GX11" in result.output
 
 
 def test_demo_is_deterministic(tmp_path):

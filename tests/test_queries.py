@@ -372,3 +372,80 @@ def test_gexf_round_trips_through_a_reader(reg_path, tmp_path):
     assert g.nodes["consortium:NN-R"]["recognized_from"] == "GX-A"
     kinds = {d["kind"] for *_, d in g.edges(data=True)}
     assert {"member", "recognized_by", "same_body", "covers", "part_of", "in_chain", "feeds"} <= kinds
+
+
+# ---- what-if ----------------------------------------------------------------------------------------------------
+
+def _full_diff(registry, books, change):
+    """The reference: apply the change to the whole registry and compare two full audits."""
+    import pandas as pd
+
+    from consortia.queries.whatif import _key
+    from consortia.registry import Registry
+    from consortia.rules.engine import run_checks
+
+    ts = pd.Timestamp(AS_OF)
+    mem = registry.memberships.copy()
+    hit = (mem["consortium_id"] == change.consortium_id) & (mem["uscc"] == change.uscc) & (
+        mem["left_on"].isna() | (mem["left_on"] > ts))
+    if change.action == "add-member":
+        row = {c: pd.NA for c in mem.columns}
+        row.update({"consortium_id": change.consortium_id, "uscc": change.uscc, "role": change.role, "segments": (),
+                    "joined_on": ts, "left_on": pd.NaT, "exemption": "", "_row": -1})
+        mem = pd.concat([mem, pd.DataFrame([row]).astype(mem.dtypes.to_dict(), errors="ignore")], ignore_index=True)
+    elif change.action == "remove-member":
+        mem.loc[hit, "left_on"] = ts
+    else:
+        mem.loc[hit, "role"] = change.role
+    after = Registry({**registry.tables, "memberships": mem}, registry.sources, registry.path, registry.duplicate_units)
+    old, new = run_checks(registry, books, AS_OF), run_checks(after, books, AS_OF)
+    ok, nk = {_key(f) for f in old}, {_key(f) for f in new}
+    return {_key(f) for f in new if _key(f) not in ok}, {_key(f) for f in old if _key(f) not in nk}
+
+
+def test_whatif_matches_full_audits_on_the_demo(tmp_path):
+    import pandas as pd
+
+    from consortia.demo import demo_tables
+    from consortia.generate import write_csv
+    from consortia.queries.whatif import Change, _key, whatif
+    from consortia.state import active_memberships
+
+    books = load_rulebooks()
+    write_csv(demo_tables(), tmp_path / "demo")
+    registry = load_registry(tmp_path / "demo", books)
+    live = active_memberships(registry, pd.Timestamp(AS_OF))
+    bodies = live.groupby("uscc")["body_id"].nunique()
+    busy = bodies[bodies == 3].index[0]
+    lone = bodies[bodies == 1].index[0]
+    busy_in = live.loc[live["uscc"] == busy, "consortium_id"].iloc[0]
+    lead = live[live["role"] == "lead"].iloc[0]
+    outside = next(c for c in registry.consortia["consortium_id"] if c not in set(live.loc[live["uscc"] == busy,
+                                                                                          "consortium_id"]))
+    changes = [Change("add-member", outside, busy, "core"), Change("remove-member", busy_in, busy),
+               Change("move-tier", lead["consortium_id"], lead["uscc"], "general"),
+               Change("move-tier", busy_in, busy, "lead"), Change("remove-member", lead["consortium_id"], lead["uscc"]),
+               Change("add-member", outside, lone, "lead")]
+    saw_change = False
+    for change in changes:
+        got = whatif(registry, books, AS_OF, change)
+        appeared, gone = _full_diff(registry, books, change)
+        assert {_key(f) for f in got.appeared} == appeared, change
+        assert {_key(f) for f in got.disappeared} == gone, change
+        saw_change |= bool(appeared or gone)
+    assert saw_change
+    refused = whatif(registry, books, AS_OF, changes[0])
+    assert refused.refusals and refused.refusals[0].rule == "MEMBER_CAP"
+
+
+def test_cli_whatif_writes_nothing(reg_path):
+    before = {p.name: p.read_bytes() for p in reg_path.iterdir()}
+    r = run("whatif", "add-member", str(reg_path), "NN-B", U[8], "--role", "core", "--as-of", AS_OF)
+    assert r.exit_code == 0, r.stderr
+    assert "Nothing was written." in r.stdout and "refuse" not in r.stdout
+    r = run("whatif", "move-tier", str(reg_path), "NN-B", U[2], "--role", "lead", "--as-of", AS_OF, "--format", "json")
+    doc = json.loads(r.stdout)
+    assert any(f["rule"] == "LEAD_COUNT" and f["consortium_id"] == "NN-B" for f in doc["appeared"])
+    r = run("whatif", "remove-member", str(reg_path), "NN-B", U[7], "--as-of", AS_OF)
+    assert r.exit_code == 2 and "NN-B" in r.stderr
+    assert {p.name: p.read_bytes() for p in reg_path.iterdir()} == before
