@@ -15,6 +15,8 @@ from .base import as_of_option, main, output_options, rules_option
 
 #: Rows a terminal table shows unless --limit says otherwise (files get every row).
 TABLE_ROWS = 50
+#: Consortium pairs listed unless --limit says otherwise (in every format).
+PAIR_ROWS = 1000
 
 
 def network_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,21 +45,34 @@ def _network(path: Path, rules_files: Sequence[str], as_of: dt.date | None) -> A
 
 
 def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
-          table_columns: Sequence[str] | None = None, table_frame: Any = None) -> None:
-    """Print or write rows; a terminal table is cut to ``limit`` rows with a note saying so."""
+          table_columns: Sequence[str] | None = None, table_frame: Any = None, total: int | None = None) -> None:
+    """Print or write rows; a terminal table is cut to ``limit`` rows with a note saying so.
+
+    JSON is written by pandas' encoder straight from the frame: at national
+    scale a query returns hundreds of thousands of rows, and converting each
+    to Python dicts first costs more than the query.
+    """
+    from ..io import atomic_write_text
     from ..output import emit
 
-    total = len(frame)
+    total = len(frame) if total is None else total
     if limit is None and fmt == "table" and out is None:
         limit = TABLE_ROWS
-    shown = frame if not limit else frame.head(limit)
-    rows = (table_frame if table_frame is not None and fmt == "table" else shown)
-    if table_frame is not None and fmt == "table" and limit:
-        rows = rows.head(limit)
-    emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
-         title=title, echo=click.echo if fmt == "table" else None)
+    shown = frame.head(limit) if limit else frame
+    if fmt == "json":
+        text = (shown.to_json(orient="records", force_ascii=False, indent=2) if len(shown) else "[]") + "\n"
+        if out is not None and str(out) != "-":
+            atomic_write_text(out, text)
+        else:
+            click.echo(text, nl=False)
+    else:
+        rows = table_frame if table_frame is not None and fmt == "table" else shown
+        if table_frame is not None and limit:
+            rows = rows.head(limit)
+        emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
+             title=title, echo=click.echo if fmt == "table" else None)
     if len(shown) < total:
-        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 or --format json/csv for all)", err=True)
+        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 for all)", err=True)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
 
@@ -68,7 +83,8 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
               show_default=True, help="units in several cities/levels; consortium pairs sharing members; one body "
                                       "recorded at two levels; near-duplicate consortia on one chain.")
 @click.option("--min-shared", type=click.IntRange(1), default=2, show_default=True,
-              help="pairs: only pairs sharing at least this many members.")
+              help="pairs: only pairs sharing at least this many members (the strongest 1,000 are listed "
+                   "unless --limit says otherwise).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
               help="near-duplicates: the member overlap (Jaccard) from which two consortia are flagged.")
 def overlaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
@@ -81,10 +97,16 @@ def overlaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fm
         title = f"{len(frame):,} units in consortia of two or more cities or levels"
         cols = ("uscc", "name", "city", "bodies", "jurisdictions", "consortia")
     elif kind == "pairs":
-        top = limit if limit else (TABLE_ROWS if fmt == "table" and out is None and limit is None else None)
-        frame = net.shared_pairs(min_shared, top=top)
-        title = f"consortium pairs sharing at least {min_shared} member(s)"
+        # Pairs grow with the square of busy units: a national registry has ~10^6 of them, so unless
+        # told otherwise (--limit 0) only the strongest are listed, with their shared units.
+        if limit is None:
+            limit = TABLE_ROWS if fmt == "table" and out is None else PAIR_ROWS
+        total = len(net.projection(min_shared))
+        frame = net.shared_pairs(min_shared, top=limit or None)
+        title = f"{total:,} consortium pairs sharing at least {min_shared} member(s)"
         cols = ("consortium_a", "name_a", "consortium_b", "name_b", "shared", "jaccard")
+        _emit(frame, fmt, out, limit, title, cols, total=total)
+        return
     elif kind == "same-body":
         frame = net.same_body()
         title = f"{len(frame):,} consortia recorded at more than one level"
