@@ -144,9 +144,9 @@ def _matrix(net: EmbeddedNetwork, chain: str | None, by: str, consortium: str | 
         raise ValueError("by must be 'consortium' or 'jurisdiction'")
     segs = segment_order(_chains_or_error(net, chain))
     scopes = _scopes(net, segs, by, consortium)
-    cov = _covering(net, segs)
+    everywhere = _covering(net, segs)
     col = "consortium_id" if by == "consortium" else "jurisdiction"
-    cov = cov[cov[col].isin(set(scopes["scope"]))]
+    cov = everywhere[everywhere[col].isin(set(scopes["scope"]))]
     best = cov.sort_values("rank", kind="stable").drop_duplicates(["chain_id", col, "segment_id", "uscc"])
     counts = best.groupby(["chain_id", col, "segment_id", "rank"], sort=False).size().unstack("rank", fill_value=0)
     counts = counts.reindex(columns=range(len(ROLES)), fill_value=0)
@@ -157,7 +157,7 @@ def _matrix(net: EmbeddedNetwork, chain: str | None, by: str, consortium: str | 
     grid[list(ROLES)] = grid[list(ROLES)].fillna(0).astype(int)
     grid["total"] = grid[list(ROLES)].sum(axis=1)
     grid = grid.sort_values(["chain_id", "order", "scope"], kind="stable").reset_index(drop=True)
-    return grid, scopes, cov
+    return grid, scopes, everywhere
 
 
 def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
@@ -195,7 +195,7 @@ def gaps(net: Network, chain: str | None = None, consortium: str | None = None, 
         chain = row["chain_id"] or None
         if chain is None:
             raise InputError(Problem("--consortium", None, "chain_id", consortium, "a consortium with a chain_id"))
-    grid, scopes, _ = _matrix(net, chain, by, consortium)
+    grid, scopes, everywhere = _matrix(net, chain, by, consortium)
     jur_of = dict(zip(scopes["scope"], scopes["jurisdiction"], strict=True))
     rows: list[pd.DataFrame] = []
     unc = grid[grid["total"] == 0].assign(kind="uncovered", supplier_segment_id="")
@@ -215,16 +215,16 @@ def gaps(net: Network, chain: str | None = None, consortium: str | None = None, 
     out["jurisdiction"] = out["scope"].map(jur_of)
     out["consortium_id"] = out["scope"] if by == "consortium" else ""
     target = out["supplier_segment_id"].where(out["kind"] == "flow_break", out["segment_id"])
-    out["candidates"] = _candidates(net, out.assign(target=target), by, candidates)
+    out["candidates"] = _candidates(net, out.assign(target=target), everywhere, by, candidates)
     return out[list(GAP_COLUMNS)]
 
 
-def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, by: str, k: int) -> list[list[dict[str, Any]]]:
-    """Up to ``k`` ranked candidate units for each gap row (see the module docstring)."""
+def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, pool: pd.DataFrame, by: str, k: int
+                ) -> list[list[dict[str, Any]]]:
+    """Up to ``k`` ranked candidate units for each gap row (see the module docstring);
+    ``pool`` is every coverage fact of the chains concerned, in any scope."""
     if k <= 0 or gaps_.empty:
         return [[] for _ in range(len(gaps_))]
-    segs = segment_order(net.chains[net.chains["chain_id"].isin(set(gaps_["chain_id"]))])
-    pool = _covering(net, segs)
     wanted = pd.MultiIndex.from_frame(gaps_[["chain_id", "target"]].drop_duplicates())
     pool = pool[pd.MultiIndex.from_arrays([pool["chain_id"], pool["segment_id"]]).isin(wanted)]
     pool = pool.sort_values(["chain_id", "segment_id", "uscc", "rank", "consortium_id"], kind="stable")
@@ -290,7 +290,7 @@ def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, by: str, k: int) -> l
         if key not in ordered:
             ordered[key] = ranked(chain_id, target, jur)
         picked: list[dict[str, Any]] = []
-        for i in ordered[key].tolist():
+        for i in ordered[key]:
             if (sk, cols["uscc"][i]) in in_scope:
                 continue
             picked.append({"uscc": cols["uscc"][i], "name": cols["name"][i], "city": cols["city"][i],
