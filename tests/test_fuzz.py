@@ -364,3 +364,34 @@ def test_cli_check_on_a_random_workbook(tmp_path_factory):
     result = CliRunner().invoke(main, ["check", str(path)])
     _assert_clean_exit(result)
     assert result.exit_code == 2 and "registry.xlsx" in result.stderr
+
+
+QUERIES = [["overlaps"], ["overlaps", "--kind", "pairs", "--min-shared", "1"], ["overlaps", "--kind", "same-body"],
+           ["overlaps", "--kind", "near-duplicates", "--threshold", "0.1"], ["coverage"], ["coverage", "--by", "jurisdiction"],
+           ["gaps"], ["gaps", "--by", "consortium"], ["brokers"], ["components"], ["path", code(1), code(2)],
+           ["whatif", "add-member", "GX-1", code(2), "--role", "core"]]
+
+
+@fuzz(20)
+@given(changes=edits, query=st.sampled_from(QUERIES), fmt=st.sampled_from(["table", "json"]))
+def test_cli_queries_on_fuzzed_registries(tmp_path_factory, changes, query, fmt):
+    tables = base_tables()
+    apply_edits(tables, changes)
+    folder = write_tables(new_folder(tmp_path_factory), tables)
+    if query[0] == "whatif":
+        args = [*query[:2], str(folder), *query[2:], "--as-of", "2025-06-30"]
+    else:
+        args = [query[0], str(folder), *query[1:], "--as-of", "2025-06-30", "--format", fmt]
+    result = CliRunner().invoke(main, args)
+    _assert_clean_exit(result)
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: "-".join(q[:3]))
+def test_cli_queries_on_the_seed_registry(tmp_path_factory, query):
+    folder = write_tables(new_folder(tmp_path_factory), base_tables())
+    if query[0] == "whatif":
+        args = [*query[:2], str(folder), *query[2:], "--as-of", "2025-06-30"]
+    else:
+        args = [query[0], str(folder), *query[1:], "--as-of", "2025-06-30", "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, (result.stderr, result.exception)
