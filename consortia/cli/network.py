@@ -230,7 +230,12 @@ def path(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: s
     frame = net.path(unit_a, unit_b)
     a, b = unit_a.strip().upper(), unit_b.strip().upper()
     if frame.empty and a != b:
-        click.echo(f"No collaboration path between {a} and {b} on {net.as_of.date().isoformat()}.", err=True)
+        from ..queries.paths import connected
+
+        day = net.as_of.date().isoformat()
+        idle = [u for u in (a, b) if not connected(net, u)]
+        why = f" ({', '.join(idle)} has no membership in force then)" if idle else " (they are in different components)"
+        click.echo(f"No collaboration path between {a} and {b} on {day}{why}.", err=True)
         sys.exit(1)
     _emit(frame, fmt, out, limit, f"{len(frame)} hop(s) from {a} to {b}",
           ("hop", "from_name", "from_role", "consortium_id", "records", "consortium_name", "to_name", "to_role"))
