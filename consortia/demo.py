@@ -288,6 +288,10 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
          table_columns=("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message"))
     echo(f"Full reports: {out / 'findings.json'} and {out / 'findings.xlsx'}.")
     _network_summary(registry, books, out, echo)
+    from .viz.brief import write_brief
+
+    brief = write_brief(registry, books, AS_OF, out / "brief", findings=findings)
+    echo(f"Briefing (opens offline, e.g. on a projector): {brief.index}")
     echo(f"Try: consortia show consortium DEMO-NN2 -r {reg_dir} --as-of {AS_OF}")
     echo(f"     consortia check {reg_dir} --as-of {AS_OF} --format json")
     echo(f"     consortia gaps {reg_dir} --chain NEV --as-of {AS_OF}")

@@ -1,0 +1,122 @@
+"""Chain coverage maps: flow order, tier counts and gap marks, HTML and slide images, offline."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from browser import launch_browser, open_offline
+from click.testing import CliRunner
+from conftest import code, unit
+
+from consortia.cli import main
+from consortia.loaders import load_registry
+from consortia.queries.network import EmbeddedNetwork
+from consortia.rules.rulebook import load_rulebooks
+from consortia.viz import images
+from consortia.viz.chain import chain_maps, render_chain_page, write_chain_outputs
+
+AS_OF = "2026-06-30"
+BAD_SEGMENT = "<script>window.__pwned=1</script>电芯"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_browser() as b:
+        yield b
+
+
+@pytest.fixture
+def net(make_registry) -> EmbeddedNetwork:
+    """Chain C: S1 (upstream) feeds S2 (midstream, with child S2A) feeds S3 (downstream); S0 (upstream) feeds S1.
+    K1 (Nanning) covers S1 (lead), S2A (core) and S3 (general only) and leaves S0 uncovered (so S1, which S0
+    supplies, is a flow break there); K2 (Liuzhou)
+    covers S0 and S3 but not S1/S2, so S3 there is a flow break (its supplier S2 is uncovered)."""
+    units = [unit(i) for i in range(1, 7)]
+    cons = [{"consortium_id": "K1", "name": "南宁电池创新联合体", "jurisdiction": "nanning", "chain_id": "C",
+             "recognized_on": "2025-01-01"},
+            {"consortium_id": "K2", "name": "柳州电池创新联合体", "jurisdiction": "liuzhou", "chain_id": "C",
+             "recognized_on": "2025-01-01"}]
+    mem = [("K1", 1, "lead", "S1"), ("K1", 2, "core", "S2A"), ("K1", 3, "general", "S3"),
+           ("K2", 4, "lead", "S0"), ("K2", 5, "close", "S3"), ("K2", 6, "general", "")]
+    memberships = [{"consortium_id": c, "uscc": code(n), "role": r, "segments": s, "joined_on": "2025-01-01"}
+                   for c, n, r, s in mem]
+    chains = [{"chain_id": "C", "chain_name": "动力电池", "segment_id": s, "segment_name": name, "stage": st,
+               "parent": p, "feeds": f}
+              for s, name, st, p, f in [("S3", "整车应用", "downstream", "", ""), ("S2", "电池制造", "midstream", "", "S3"),
+                                        ("S1", "正极材料", "upstream", "", "S2"), ("S2A", BAD_SEGMENT, "midstream", "S2", ""),
+                                        ("S0", "锂矿", "upstream", "", "S1")]]
+    path = make_registry(units, cons, memberships, chains=chains)
+    books = load_rulebooks()
+    return EmbeddedNetwork(load_registry(path, books), books, AS_OF)
+
+
+def test_map_orders_segments_upstream_to_downstream_and_marks_gaps(net):
+    (cm,) = chain_maps(net, "C", "consortium")
+    assert cm.segments["segment_id"].tolist() == ["S0", "S1", "S2", "S2A", "S3"]
+    assert [s for s, _ in cm.scopes] == ["K1", "K2"]
+    cell = {(r.segment_id, r.scope): r for r in cm.cells.itertuples(index=False)}
+    assert (cell[("S1", "K1")].lead, cell[("S1", "K1")].total) == (1, 1)
+    assert (cell[("S2", "K1")].core, cell[("S2", "K1")].total) == (1, 1)  # from its child S2A
+    assert cell[("S0", "K1")].gap_kinds == ("uncovered",)
+    assert cell[("S3", "K1")].gap_kinds == ("general_only",)
+    assert "flow_break" in cell[("S3", "K2")].gap_kinds and cell[("S3", "K2")].suppliers == ("S2",)
+    assert cell[("S1", "K1")].gap_kinds == ("flow_break",) and cell[("S1", "K1")].suppliers == ("S0",)
+    assert cell[("S2", "K1")].gap_kinds == ()
+    (by_j,) = chain_maps(net, "C", "jurisdiction")
+    assert [label for _, label in by_j.scopes] == ["柳州市", "南宁市"]
+
+
+def test_html_marks_gaps_and_escapes_names(net):
+    (cm,) = chain_maps(net, "C", "consortium")
+    html = render_chain_page(cm)
+    assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt;电芯" in html
+    assert html.count('class="cell uncovered"') == 4  # S0 in K1; S1, S2, S2A in K2
+    assert 'class="cell general_only"' in html and "flow_break" in html
+    assert html.index("锂矿") < html.index("正极材料") < html.index("整车应用")
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_writes_html_and_slide_sized_png_and_svg(net, tmp_path):
+    written = write_chain_outputs(net, tmp_path, "C", "jurisdiction")
+    assert sorted(p.name for p in written) == ["chain-C.html", "chain-C.png", "chain-C.svg"]
+    w, h = _png_size(tmp_path / "chain-C.png")
+    assert (w, h) == (2000, 1125)  # 13.333 × 7.5 in at 150 dpi: a 16:9 slide
+    svg = (tmp_path / "chain-C.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<script" not in svg
+
+
+def test_missing_cjk_font_is_a_clear_error_after_the_html(net, tmp_path, monkeypatch):
+    monkeypatch.setattr(images, "CJK_FAMILIES", ("No Such Font",))
+    images.cjk_font.cache_clear()
+    try:
+        with pytest.raises(images.MissingFontError, match="fonts-noto-cjk"):
+            write_chain_outputs(net, tmp_path, "C")
+        assert (tmp_path / "chain-C.html").exists() and not (tmp_path / "chain-C.png").exists()
+    finally:
+        images.cjk_font.cache_clear()
+
+
+def test_cli(net, tmp_path):
+    path = net.registry.path or Path(net.registry.sources["units"].path).parent
+    r = CliRunner().invoke(main, ["viz", "chain", str(path), "--out", str(tmp_path), "--as-of", AS_OF,
+                                  "--format", "html", "--by", "consortium"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "chain-C.html").exists() and not (tmp_path / "chain-C.png").exists()
+    r = CliRunner().invoke(main, ["viz", "chain", str(path), "--out", str(tmp_path), "--chain", "NOPE"])
+    assert r.exit_code == 2 and "'NOPE'" in r.stderr and "Traceback" not in r.output
+
+
+def test_chain_page_in_the_browser(browser, net, tmp_path):
+    (path,) = write_chain_outputs(net, tmp_path, "C", "consortium", ("html",))
+    with open_offline(browser, path) as visit:
+        assert visit.page.locator("td.uncovered").count() == 4
+        assert visit.page.evaluate("typeof window.__pwned") == "undefined"
+        assert BAD_SEGMENT in visit.page.inner_text("table.chain")
+        assert visit.blocked == [] and visit.errors == [] and visit.violations() == []
