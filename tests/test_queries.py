@@ -449,3 +449,13 @@ def test_cli_whatif_writes_nothing(reg_path):
     r = run("whatif", "remove-member", str(reg_path), "NN-B", U[7], "--as-of", AS_OF)
     assert r.exit_code == 2 and "NN-B" in r.stderr
     assert {p.name: p.read_bytes() for p in reg_path.iterdir()} == before
+
+
+def test_a_recycling_loop_does_not_reorder_the_chain():
+    import pandas as pd
+
+    rows = [("R1", "upstream", "", ("R2",)), ("R0", "upstream", "", ("R2",)), ("R2", "midstream", "", ("R3",)),
+            ("R3", "downstream", "", ("R1",))]  # R3 (recycling) feeds R1 (materials)
+    chains = pd.DataFrame([{"chain_id": "C", "chain_name": "循环", "segment_id": s, "segment_name": s, "stage": st,
+                            "parent": p, "feeds": f} for s, st, p, f in rows])
+    assert list(segment_order(chains)["segment_id"]) == ["R0", "R1", "R2", "R3"]

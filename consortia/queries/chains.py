@@ -9,8 +9,9 @@ Semantics (hand-checked in the tests):
   distinct units, each with its strongest tier in the scope, so a unit on
   two children of one parent counts once for the parent.
 * Segments are shown in flow order: stage (upstream, midstream, downstream),
-  then the order of the ``feeds`` graph (cycles kept together), children
-  right after their parent.
+  then the order of the ``feeds`` graph (a segment feeding an earlier stage,
+  such as recycling feeding materials, is left out of the ordering; other
+  cycles are kept together), children right after their parent.
 * Gaps, per scope (a consortium record, or a jurisdiction's records on that
   chain): ``uncovered`` (no member), ``general_only`` (members only in the
   general tier), ``flow_break`` (a covered segment whose supplying segment,
@@ -63,14 +64,17 @@ def segment_order(chains: pd.DataFrame) -> pd.DataFrame:
         seg = seg.drop_duplicates("segment_id")
         ids = list(seg["segment_id"])
         known = set(ids)
+        stage = dict(zip(seg["segment_id"], seg["stage"], strict=True))
         flow = nx.DiGraph()
         flow.add_nodes_from(ids)
+        # A segment feeding an earlier stage (recycling feeding raw materials) closes a loop; for
+        # the display order it is ignored, so the chain still reads upstream to downstream.
         flow.add_edges_from((s, t) for s, fs in zip(seg["segment_id"], seg["feeds"], strict=True)
-                            for t in fs if t in known and t != s)
+                            for t in fs if t in known and t != s
+                            and STAGE_RANK.get(stage[t], 3) >= STAGE_RANK.get(stage[s], 3))
         cond = nx.condensation(flow)
         comp_order = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(cond.nodes[c]["members"])))
         flow_rank = {s: i for i, c in enumerate(comp_order) for s in cond.nodes[c]["members"]}
-        stage = dict(zip(seg["segment_id"], seg["stage"], strict=True))
         parent = {s: (p if p in known and p != s else "") for s, p in zip(seg["segment_id"], seg["parent"], strict=True)}
         children: dict[str, list[str]] = {}
         for s in ids:
