@@ -15,7 +15,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from .network import EmbeddedNetwork, Network
+from .network import Network
 
 __all__ = ["BROKER_COLUMNS", "COMPONENT_COLUMNS", "EXACT_BUDGET", "bipartite", "brokers", "components"]
 
@@ -26,13 +26,7 @@ BROKER_COLUMNS = ("rank", "uscc", "name", "city", "betweenness", "bodies", "juri
 COMPONENT_COLUMNS = ("component", "units", "consortia", "jurisdictions", "largest_consortia")
 
 
-def _embedded(net: Network) -> EmbeddedNetwork:
-    if not isinstance(net, EmbeddedNetwork):
-        raise TypeError(f"{type(net).__name__} must answer this query itself")
-    return net
-
-
-def bipartite(net: EmbeddedNetwork) -> tuple[ig.Graph, pd.Index, pd.Index]:
+def bipartite(net: Network) -> tuple[ig.Graph, pd.Index, pd.Index]:
     """The unit–body graph: vertices 0..U-1 are units (sorted codes), U.. are bodies (sorted ids)."""
     inc = net.incidence
     coo = inc.matrix.tocoo()
@@ -65,7 +59,6 @@ def brokers(net: Network, top: int | None = 50, sample: int | None = None, seed:
     jurisdictions (a cross-city bridge), whether removing the unit would split
     its component (a cut vertex) and which component it is in.
     """
-    net = _embedded(net)
     g, units, bodies = bipartite(net)
     n, m = g.vcount(), g.ecount()
     if n == 0 or len(units) == 0:
@@ -89,7 +82,7 @@ def brokers(net: Network, top: int | None = 50, sample: int | None = None, seed:
     n_bodies = bm.groupby("uscc").size().reindex(units).fillna(0).astype(int)
     uj = bm[["uscc", "jurisdictions"]].explode("jurisdictions").drop_duplicates().sort_values(["uscc", "jurisdictions"])
     jurs = uj.groupby("uscc")["jurisdictions"].agg(tuple).reindex(units)
-    info = net.unit_info.reindex(units)
+    info = net.unit_rows(units)
     out = pd.DataFrame({
         "uscc": units.to_numpy(), "name": info["name"].fillna("").to_numpy(), "city": info["city"].fillna("").to_numpy(),
         "betweenness": np.round(score, 8), "bodies": n_bodies.to_numpy(),
@@ -115,7 +108,6 @@ def components(net: Network) -> pd.DataFrame:
     consortium bodies, the jurisdictions it reaches, and its three largest
     consortia by name.
     """
-    net = _embedded(net)
     g, units, bodies = bipartite(net)
     if g.vcount() == 0:
         return pd.DataFrame(columns=list(COMPONENT_COLUMNS))

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .. import geo
 from ..errors import InputError, Problem
-from .network import ROLES, EmbeddedNetwork, Network
+from .network import ROLES, Network, body_members_of
 
 __all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "gaps", "segment_order"]
 
@@ -45,12 +45,6 @@ SEGMENT_COLUMNS = ("chain_id", "chain_name", "segment_id", "segment_name", "stag
 COVERAGE_COLUMNS = (*SEGMENT_COLUMNS, "scope", *ROLES, "total")
 GAP_COLUMNS = ("chain_id", "segment_id", "segment_name", "stage", "consortium_id", "jurisdiction", "kind",
                "supplier_segment_id", "candidates")
-
-
-def _embedded(net: Network) -> EmbeddedNetwork:
-    if not isinstance(net, EmbeddedNetwork):
-        raise TypeError(f"{type(net).__name__} must answer this query itself")
-    return net
 
 
 def segment_order(chains: pd.DataFrame) -> pd.DataFrame:
@@ -104,10 +98,10 @@ def segment_order(chains: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
-def _chains_or_error(net: EmbeddedNetwork, chain: str | None) -> pd.DataFrame:
-    chains = net.chains
+def _chains_or_error(net: Network, chain: str | None) -> pd.DataFrame:
+    chains = net.chain_rows()
     if chains.empty:
-        raise InputError(Problem(net.registry.source_of("chains"), None, None, None,
+        raise InputError(Problem(net.source_label("chains"), None, None, None,
                                  "a chains table (产业链) listing segments; this registry has none"))
     if chain is not None:
         if chain not in set(chains["chain_id"]):
@@ -117,9 +111,9 @@ def _chains_or_error(net: EmbeddedNetwork, chain: str | None) -> pd.DataFrame:
     return chains
 
 
-def _covering(net: EmbeddedNetwork, segs: pd.DataFrame) -> pd.DataFrame:
+def _covering(net: Network, segs: pd.DataFrame) -> pd.DataFrame:
     """One row per (record, unit, covered segment incl. ancestors): the coverage facts."""
-    m = net.members[net.members["chain_id"].isin(set(segs["chain_id"]))]
+    m = net.members_where(chains=set(segs["chain_id"]))
     m = m[m["segments"].map(len) > 0]
     ex = m[["consortium_id", "body_id", "jurisdiction", "chain_id", "uscc", "rank", "segments"]].explode("segments")
     ex = ex.rename(columns={"segments": "direct"})
@@ -130,7 +124,7 @@ def _covering(net: EmbeddedNetwork, segs: pd.DataFrame) -> pd.DataFrame:
     return ex.drop_duplicates(["consortium_id", "uscc", "segment_id"])
 
 
-def _scopes(net: EmbeddedNetwork, segs: pd.DataFrame, by: str, consortium: str | None) -> pd.DataFrame:
+def _scopes(net: Network, segs: pd.DataFrame, by: str, consortium: str | None) -> pd.DataFrame:
     """The (chain, scope) pairs the matrix has columns for."""
     cons = net.consortia[net.consortia["chain_id"].isin(set(segs["chain_id"]))]
     if consortium is not None:
@@ -142,7 +136,7 @@ def _scopes(net: EmbeddedNetwork, segs: pd.DataFrame, by: str, consortium: str |
     return sc.sort_values(["chain_id", "scope"]).reset_index(drop=True)
 
 
-def _matrix(net: EmbeddedNetwork, chain: str | None, by: str, consortium: str | None = None
+def _matrix(net: Network, chain: str | None, by: str, consortium: str | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if by not in ("consortium", "jurisdiction"):
         raise ValueError("by must be 'consortium' or 'jurisdiction'")
@@ -173,7 +167,7 @@ def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> 
     Tier columns count distinct units covering the segment or one nested
     under it; ``total`` is their sum.
     """
-    grid, _, _ = _matrix(_embedded(net), chain, by)
+    grid, _, _ = _matrix(net, chain, by)
     return grid[list(COVERAGE_COLUMNS)]
 
 
@@ -186,7 +180,6 @@ def gaps(net: Network, chain: str | None = None, consortium: str | None = None, 
     Rows carry ``consortium_id`` (empty for a jurisdiction scope) and
     ``jurisdiction`` (always: the scope's, or the record's).
     """
-    net = _embedded(net)
     if consortium is not None:
         by = "consortium"
         if consortium not in set(net.consortia["consortium_id"]):
@@ -223,7 +216,7 @@ def gaps(net: Network, chain: str | None = None, consortium: str | None = None, 
     return out[list(GAP_COLUMNS)]
 
 
-def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, pool: pd.DataFrame, by: str, k: int
+def _candidates(net: Network, gaps_: pd.DataFrame, pool: pd.DataFrame, by: str, k: int
                 ) -> list[list[dict[str, Any]]]:
     """Up to ``k`` ranked candidate units for each gap row (see the module docstring);
     ``pool`` is every coverage fact of the chains concerned, in any scope."""
@@ -237,12 +230,12 @@ def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, pool: pd.DataFrame, b
     bi = net.body_info
     caps = {j: net.member_cap(j) for j in set(bi["jurisdictions"].explode().dropna()) | set(gaps_["jurisdiction"])}
     body_cap = bi["jurisdictions"].map(lambda js: min((caps[j] for j in js), default=float("inf")))
-    bm = net.body_members
+    bm = body_members_of(net.members_where(units=pool["uscc"].unique()))
     n_bodies = bm.groupby("uscc").size()
     unit_cap = pd.Series(body_cap.reindex(bm["body_id"]).to_numpy(), index=bm["uscc"]).groupby(level=0).min()
     pool["bodies"] = pool["uscc"].map(n_bodies).fillna(0).astype(int).to_numpy()
     pool["unit_cap"] = pool["uscc"].map(unit_cap).fillna(float("inf")).to_numpy()
-    info = net.unit_info
+    info = net.unit_rows(pool["uscc"].unique())
     pool["city"] = pool["uscc"].map(info["city"]).fillna("")
     pool["province"] = _provinces(pool["city"])
     pool["name"] = pool["uscc"].map(info["name"]).fillna("")
@@ -250,7 +243,7 @@ def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, pool: pd.DataFrame, b
     if by == "consortium":
         body_of = dict(zip(net.consortia["consortium_id"], net.consortia["body_id"], strict=True))
         wanted_bodies = {body_of[c] for c in set(gaps_["consortium_id"])}
-        bmem = bm[bm["body_id"].isin(wanted_bodies)]
+        bmem = body_members_of(net.members_where(bodies=wanted_bodies))
         in_scope = set(zip(bmem["body_id"], bmem["uscc"], strict=True))
         scope_key = [body_of[c] for c in gaps_["consortium_id"]]
     else:
@@ -258,7 +251,8 @@ def _candidates(net: EmbeddedNetwork, gaps_: pd.DataFrame, pool: pd.DataFrame, b
         # even when it is listed on another level's record of that body.
         recs = net.consortia[net.consortia["jurisdiction"].isin(set(gaps_["jurisdiction"]))]
         recs = recs[["jurisdiction", "chain_id", "body_id"]].drop_duplicates()
-        mm = recs.merge(bm[["body_id", "uscc"]], on="body_id")
+        scope_bm = body_members_of(net.members_where(bodies=set(recs["body_id"])))
+        mm = recs.merge(scope_bm[["body_id", "uscc"]], on="body_id")
         in_scope = set(zip(mm["jurisdiction"] + "\x1f" + mm["chain_id"], mm["uscc"], strict=True))
         scope_key = (gaps_["jurisdiction"] + "\x1f" + gaps_["chain_id"]).tolist()
     # One sort for every segment's pool: tier, then fewest bodies, then code; the

@@ -25,6 +25,7 @@ Two levels of identity matter here:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from functools import cached_property
 from typing import Any
 
@@ -37,7 +38,7 @@ from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
 
-__all__ = ["ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "grouped_tuples"]
+__all__ = ["ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of", "grouped_tuples"]
 
 #: Roles from strongest to weakest; a unit listed twice in one record counts with the strongest.
 ROLES = ("lead", "core", "close", "general")
@@ -81,126 +82,92 @@ class Incidence:
 
 class Network:
     """What every backend answers. The embedded implementation is the reference:
-    a backend overriding a method must return the same rows in the same order."""
+    a backend must return the same rows in the same order.
+
+    A backend supplies four *facts*, each filtered where the query allows, so
+    a database backend can filter on its server and send only what is asked:
+    :meth:`fetch_consortia`, :meth:`fetch_members`, :meth:`fetch_units` and
+    :meth:`fetch_chains` (columns as documented on :class:`EmbeddedNetwork`).
+    Everything else here (bodies, the incidence matrix, the queries) is
+    derived from those in Python, the same code for every backend; a backend
+    may still override a query method to answer it natively.
+    """
 
     as_of: pd.Timestamp
     books: Rulebooks
 
-    # The query methods dispatch to the embedded implementations by default; a
-    # backend overrides those it answers natively.
-    def cross_units(self) -> pd.DataFrame:
-        from .overlaps import cross_units
+    # ---- facts: what a backend supplies -------------------------------------------------------------------------
+    def fetch_consortia(self) -> pd.DataFrame:
+        """Consortium records in force: ``consortium_id, name, jurisdiction, chain_id, body_id, recognized_from``."""
+        raise NotImplementedError
 
-        return cross_units(self)
+    def fetch_members(self, *, chains: Collection[str] | None = None, units: Collection[str] | None = None,
+                      bodies: Collection[str] | None = None) -> pd.DataFrame:
+        """Memberships in force, one row per (record, unit), optionally only on these chains, of these
+        units or in these bodies: ``consortium_id, body_id, jurisdiction, chain_id, uscc, role, rank, segments``."""
+        raise NotImplementedError
 
-    def shared_pairs(self, min_shared: int = 1, top: int | None = None) -> pd.DataFrame:
-        from .overlaps import shared_pairs
+    def fetch_units(self, codes: Collection[str] | None = None) -> pd.DataFrame:
+        """Units (one row per code): ``uscc, name, type, city`` (city canonical where known)."""
+        raise NotImplementedError
 
-        return shared_pairs(self, min_shared, top)
+    def fetch_chains(self, chain: str | None = None) -> pd.DataFrame:
+        """The chains table (one row per segment), or one chain's rows."""
+        raise NotImplementedError
 
-    def same_body(self) -> pd.DataFrame:
-        from .overlaps import same_body
+    def source_label(self, table: str) -> str:
+        """Where a table came from, for error messages."""
+        return table
 
-        return same_body(self)
+    # ---- derived views, the same for every backend ----------------------------------------------------------------
+    @cached_property
+    def consortia(self) -> pd.DataFrame:
+        return self.fetch_consortia()
 
-    def near_duplicates(self, threshold: float = 0.5, top: int | None = None) -> pd.DataFrame:
-        from .overlaps import near_duplicates
+    @cached_property
+    def members(self) -> pd.DataFrame:
+        """Every membership in force (what brokers, components and pair counts need whole)."""
+        return self.fetch_members()
 
-        return near_duplicates(self, threshold, top)
+    def members_where(self, *, chains: Collection[str] | None = None, units: Collection[str] | None = None,
+                      bodies: Collection[str] | None = None) -> pd.DataFrame:
+        """Memberships in force restricted as asked (from memory when already fetched whole)."""
+        if "members" not in self.__dict__:
+            return self.fetch_members(chains=chains, units=units, bodies=bodies)
+        m = self.members
+        keep = np.ones(len(m), dtype=bool)
+        for col, values in (("chain_id", chains), ("uscc", units), ("body_id", bodies)):
+            if values is not None:
+                keep &= m[col].isin(set(values)).to_numpy()
+        return m[keep].reset_index(drop=True)
 
-    def coverage(self, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
-        from .chains import coverage
-
-        return coverage(self, chain, by)
-
-    def gaps(self, chain: str | None = None, consortium: str | None = None, by: str = "jurisdiction",
-             candidates: int = 3) -> pd.DataFrame:
-        from .chains import gaps
-
-        return gaps(self, chain, consortium, by, candidates)
-
-    def brokers(self, top: int | None = 50, sample: int | None = None, seed: int = 0) -> pd.DataFrame:
-        from .centrality import brokers
-
-        return brokers(self, top, sample, seed)
-
-    def components(self) -> pd.DataFrame:
-        from .centrality import components
-
-        return components(self)
-
-    def path(self, a: str, b: str) -> pd.DataFrame:
-        from .paths import path
-
-        return path(self, a, b)
-
-    def projection(self, min_shared: int = 1) -> pd.DataFrame:
-        from .overlaps import projection
-
-        return projection(self, min_shared)
-
-
-class EmbeddedNetwork(Network):
-    """The registry's active network on ``as_of``, as pandas tables derived once.
-
-    Attributes (all DataFrames with a fresh RangeIndex):
-
-    ``consortia``
-        records in force: ``consortium_id, name, jurisdiction, chain_id, body_id, recognized_from``.
-    ``members``
-        one row per (record, unit) in force: ``consortium_id, body_id, jurisdiction, chain_id,
-        uscc, role, rank, segments`` (``segments`` a tuple; a unit listed twice in a record gets
-        its strongest role and the union of its segments).
-    ``body_members``
-        one row per (body, unit): ``body_id, uscc, role, rank``.
-    ``units``
-        ``uscc, name, type, city`` (city normalised to the canonical prefecture name where known),
-        one row per code (the first, as everywhere else).
-    ``chains``
-        the chains table as loaded.
-    """
-
-    def __init__(self, registry: Registry, books: Rulebooks | None = None,
-                 as_of: dt.date | str | pd.Timestamp | None = None) -> None:
-        self.registry = registry
-        self.books = books or load_rulebooks()
-        self.as_of = as_timestamp(as_of)
-        cons = active_consortia(registry, self.as_of)
-        self.consortia = cons[["consortium_id", "name", "jurisdiction", "chain_id", "body_id",
-                               "recognized_from"]].reset_index(drop=True).astype(object)
-        m = active_memberships(registry, self.as_of)
-        chain_of = pd.Series(self.consortia["chain_id"].to_numpy(), index=self.consortia["consortium_id"])
-        m = pd.DataFrame({
-            "consortium_id": m["consortium_id"].astype(object), "body_id": m["body_id"].astype(object),
-            "jurisdiction": m["jurisdiction"].astype(object),
-            "chain_id": m["consortium_id"].map(chain_of).fillna("").astype(object),
-            "uscc": m["uscc"].astype(object), "role": m["role"].astype(object),
-            "rank": m["role"].map(ROLE_RANK).fillna(len(ROLES)).astype(np.int8),
-            "segments": m["segments"],
-        })
-        self.members = _one_row_per_member(m)
-        bm = self.members.sort_values(["body_id", "uscc", "rank"], kind="stable")
-        bm = bm.drop_duplicates(["body_id", "uscc"])
-        self.body_members = bm[["body_id", "uscc", "role", "rank"]].reset_index(drop=True)
-        u = registry.units.drop_duplicates("uscc")
-        city = geo.normalize_cities(u["city"])
-        self.units = pd.DataFrame({
-            "uscc": u["uscc"].astype(object).to_numpy(),
-            "name": u["name"].astype(object).fillna("").to_numpy(),
-            "type": u["type"].astype(object).fillna("").to_numpy(),
-            "city": city.where(city.notna(), u["city"].astype(object).fillna("")).to_numpy(),
-        })
-        self.chains = registry.table("chains")
+    @cached_property
+    def body_members(self) -> pd.DataFrame:
+        """One row per (body, unit) with the unit's strongest role in the body: ``body_id, uscc, role, rank``."""
+        return body_members_of(self.members)
 
     @cached_property
     def incidence(self) -> Incidence:
         """The body × unit incidence matrix (built on first use)."""
         return Incidence(self.body_members)
 
+    def unit_rows(self, codes: Collection[str]) -> pd.DataFrame:
+        """The units with these codes, indexed by code, in the order given (missing codes give empty rows)."""
+        codes = list(codes)
+        if "units" in self.__dict__:
+            frame = self.__dict__["units"]
+        else:
+            frame = self.fetch_units(codes)
+        out = frame.set_index("uscc").reindex(codes)
+        out.index.name = "uscc"
+        return out
+
     @cached_property
-    def unit_info(self) -> pd.DataFrame:
-        """Units indexed by code, for lookups."""
-        return self.units.set_index("uscc")
+    def units(self) -> pd.DataFrame:
+        return self.fetch_units()
+
+    def chain_rows(self, chain: str | None = None) -> pd.DataFrame:
+        return self.fetch_chains(chain)
 
     @cached_property
     def body_info(self) -> pd.DataFrame:
@@ -237,6 +204,133 @@ class EmbeddedNetwork(Network):
         book = self.books.get(jid)
         rule = book.rule("MEMBER_CAP") if book else None
         return float(rule.params.get("max", 1)) if rule is not None else float("inf")
+
+    # ---- the queries ---------------------------------------------------------------------------------------------
+    def cross_units(self) -> pd.DataFrame:
+        from .overlaps import cross_units
+
+        return cross_units(self)
+
+    def shared_pairs(self, min_shared: int = 1, top: int | None = None) -> pd.DataFrame:
+        from .overlaps import shared_pairs
+
+        return shared_pairs(self, min_shared, top)
+
+    def same_body(self) -> pd.DataFrame:
+        from .overlaps import same_body
+
+        return same_body(self)
+
+    def near_duplicates(self, threshold: float = 0.5, top: int | None = None) -> pd.DataFrame:
+        from .overlaps import near_duplicates
+
+        return near_duplicates(self, threshold, top)
+
+    def projection(self, min_shared: int = 1) -> pd.DataFrame:
+        from .overlaps import projection
+
+        return projection(self, min_shared)
+
+    def coverage(self, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
+        from .chains import coverage
+
+        return coverage(self, chain, by)
+
+    def gaps(self, chain: str | None = None, consortium: str | None = None, by: str = "jurisdiction",
+             candidates: int = 3) -> pd.DataFrame:
+        from .chains import gaps
+
+        return gaps(self, chain, consortium, by, candidates)
+
+    def brokers(self, top: int | None = 50, sample: int | None = None, seed: int = 0) -> pd.DataFrame:
+        from .centrality import brokers
+
+        return brokers(self, top, sample, seed)
+
+    def components(self) -> pd.DataFrame:
+        from .centrality import components
+
+        return components(self)
+
+    def path(self, a: str, b: str) -> pd.DataFrame:
+        from .paths import path
+
+        return path(self, a, b)
+
+
+class EmbeddedNetwork(Network):
+    """The registry's active network on ``as_of``, from a loaded registry (the default backend).
+
+    The facts, derived once at construction (all DataFrames with a fresh RangeIndex):
+
+    ``consortia``
+        records in force: ``consortium_id, name, jurisdiction, chain_id, body_id, recognized_from``.
+    ``members``
+        one row per (record, unit) in force: ``consortium_id, body_id, jurisdiction, chain_id,
+        uscc, role, rank, segments`` (``segments`` a tuple; a unit listed twice in a record gets
+        its strongest role and the union of its segments).
+    ``units``
+        ``uscc, name, type, city`` (city normalised to the canonical prefecture name where known),
+        one row per code (the first, as everywhere else).
+    ``chains``
+        the chains table as loaded.
+    """
+
+    def __init__(self, registry: Registry, books: Rulebooks | None = None,
+                 as_of: dt.date | str | pd.Timestamp | None = None) -> None:
+        self.registry = registry
+        self.books = books or load_rulebooks()
+        self.as_of = as_timestamp(as_of)
+        cons = active_consortia(registry, self.as_of)
+        self.consortia = cons[["consortium_id", "name", "jurisdiction", "chain_id", "body_id",
+                               "recognized_from"]].reset_index(drop=True).astype(object)
+        m = active_memberships(registry, self.as_of)
+        chain_of = pd.Series(self.consortia["chain_id"].to_numpy(), index=self.consortia["consortium_id"])
+        m = pd.DataFrame({
+            "consortium_id": m["consortium_id"].astype(object), "body_id": m["body_id"].astype(object),
+            "jurisdiction": m["jurisdiction"].astype(object),
+            "chain_id": m["consortium_id"].map(chain_of).fillna("").astype(object),
+            "uscc": m["uscc"].astype(object), "role": m["role"].astype(object),
+            "rank": m["role"].map(ROLE_RANK).fillna(len(ROLES)).astype(np.int8),
+            "segments": m["segments"],
+        })
+        self.members = _one_row_per_member(m)
+        u = registry.units.drop_duplicates("uscc")
+        city = geo.normalize_cities(u["city"])
+        self.units = pd.DataFrame({
+            "uscc": u["uscc"].astype(object).to_numpy(),
+            "name": u["name"].astype(object).fillna("").to_numpy(),
+            "type": u["type"].astype(object).fillna("").to_numpy(),
+            "city": city.where(city.notna(), u["city"].astype(object).fillna("")).to_numpy(),
+        })
+        self.chains = registry.table("chains")
+
+    def fetch_consortia(self) -> pd.DataFrame:
+        return self.consortia
+
+    def fetch_members(self, *, chains: Collection[str] | None = None, units: Collection[str] | None = None,
+                      bodies: Collection[str] | None = None) -> pd.DataFrame:
+        return self.members_where(chains=chains, units=units, bodies=bodies)
+
+    def fetch_units(self, codes: Collection[str] | None = None) -> pd.DataFrame:
+        return self.units if codes is None else self.units[self.units["uscc"].isin(set(codes))]
+
+    def fetch_chains(self, chain: str | None = None) -> pd.DataFrame:
+        return self.chains if chain is None else self.chains[self.chains["chain_id"] == chain]
+
+    def source_label(self, table: str) -> str:
+        return self.registry.source_of(table)
+
+    @cached_property
+    def unit_info(self) -> pd.DataFrame:
+        """Units indexed by code, for lookups."""
+        return self.units.set_index("uscc")
+
+
+def body_members_of(members: pd.DataFrame) -> pd.DataFrame:
+    """One row per (body, unit) with the unit's strongest role in the body."""
+    bm = members.sort_values(["body_id", "uscc", "rank"], kind="stable").drop_duplicates(["body_id", "uscc"])
+    return bm[["body_id", "uscc", "role", "rank"]].reset_index(drop=True)
 
 
 def _one_row_per_member(m: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .network import EmbeddedNetwork, Network, grouped_tuples
+from .network import Network, grouped_tuples
 
 __all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_units", "near_duplicates", "projection",
            "same_body", "shared_pairs"]
@@ -29,12 +29,6 @@ SAME_BODY_COLUMNS = ("body_id", "name", "records", "jurisdictions", "levels", "m
                      "in_some_records")
 
 
-def _embedded(net: Network) -> EmbeddedNetwork:
-    if not isinstance(net, EmbeddedNetwork):
-        raise TypeError(f"{type(net).__name__} must answer this query itself")
-    return net
-
-
 def cross_units(net: Network) -> pd.DataFrame:
     """Units in consortia of two or more cities or levels.
 
@@ -44,7 +38,6 @@ def cross_units(net: Network) -> pd.DataFrame:
     bodies, the jurisdictions with their levels and places, and every record
     with the unit's role there (``GX-2020-0001:core``). Most bodies first.
     """
-    net = _embedded(net)
     bm, bi = net.body_members, net.body_info
     n_bodies = bm.groupby("uscc").size()
     uj = bm[["uscc", "body_id"]].merge(bi[["jurisdictions"]], left_on="body_id", right_index=True)
@@ -56,9 +49,9 @@ def cross_units(net: Network) -> pd.DataFrame:
     uj = uj[uj["uscc"].isin(chosen)]
     jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"])
     meta = {j: net.jurisdiction_meta(j) for j in set(uj["jurisdictions"])}
-    m = net.members[net.members["uscc"].isin(chosen)]
+    m = net.members_where(units=chosen)
     recs = grouped_tuples(m["uscc"], m["consortium_id"] + ":" + m["role"])
-    info = net.unit_info.reindex(chosen)
+    info = net.unit_rows(chosen)
     out = pd.DataFrame({
         "uscc": chosen.to_numpy(),
         "name": info["name"].fillna("").to_numpy(),
@@ -83,7 +76,6 @@ def projection(net: Network, min_shared: int = 1) -> pd.DataFrame:
     be too large to give; it feeds :func:`shared_pairs`, brokers' aggregated
     views and the briefing's overlap picture.
     """
-    net = _embedded(net)
     inc = net.incidence
     m = inc.matrix
     prod = sp.triu(m @ m.T, k=1).tocoo()
@@ -96,7 +88,7 @@ def projection(net: Network, min_shared: int = 1) -> pd.DataFrame:
     })
 
 
-def _shared_lists(net: EmbeddedNetwork, pairs: pd.DataFrame) -> pd.Series:
+def _shared_lists(net: Network, pairs: pd.DataFrame) -> pd.Series:
     """The sorted shared unit codes of each (a, b) pair, from one self-join."""
     bm = net.body_members[["body_id", "uscc"]]
     wanted = pd.Index(pd.concat([pairs["a"], pairs["b"]]).unique())
@@ -118,14 +110,13 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None) -> p
     records' jurisdictions. Most shared first, then highest Jaccard, then ids;
     ``top`` keeps the first rows (the shared units are listed only for those).
     """
-    net = _embedded(net)
     p = projection(net, min_shared)
     p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
     p = p.sort_values(["shared", "jaccard", "a", "b"], ascending=[False, False, True, True], kind="stable")
     return _pair_rows(net, p.head(top) if top is not None else p)
 
 
-def _pair_rows(net: EmbeddedNetwork, p: pd.DataFrame) -> pd.DataFrame:
+def _pair_rows(net: Network, p: pd.DataFrame) -> pd.DataFrame:
     """Name the bodies of projection rows and list their shared units."""
     p = p.reset_index(drop=True)
     if p.empty:
@@ -155,7 +146,6 @@ def near_duplicates(net: Network, threshold: float = 0.5, top: int | None = None
     """
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    net = _embedded(net)
     p = projection(net, 1)
     p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
     p = p[p["jaccard"] >= threshold - 1e-12]
@@ -175,12 +165,11 @@ def same_body(net: Network) -> pd.DataFrame:
     are listed in every record, and the units listed in only some (a roster
     that drifted between the province's and the city's books).
     """
-    net = _embedded(net)
     bi = net.body_info
     multi = bi[bi["records"].map(len) > 1]
     if multi.empty:
         return pd.DataFrame(columns=list(SAME_BODY_COLUMNS))
-    m = net.members[net.members["body_id"].isin(multi.index)]
+    m = net.members_where(bodies=multi.index)
     per_unit = m.groupby(["body_id", "uscc"]).size().rename("n").reset_index()
     per_unit["records"] = per_unit["body_id"].map(multi["records"].map(len))
     every = per_unit[per_unit["n"] == per_unit["records"]].groupby("body_id").size()

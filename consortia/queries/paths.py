@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from .centrality import bipartite
-from .network import EmbeddedNetwork, Network
+from .network import Network
 
 __all__ = ["PATH_COLUMNS", "path"]
 
@@ -22,9 +22,9 @@ PATH_COLUMNS = ("hop", "from_uscc", "from_name", "from_role", "consortium_id", "
                 "to_uscc", "to_name", "to_role")
 
 
-def _code(net: EmbeddedNetwork, raw: str, what: str) -> str:
+def _code(net: Network, raw: str, what: str) -> str:
     code = str(raw).strip().upper().replace(" ", "")
-    if code not in net.unit_info.index:
+    if net.unit_rows([code])["name"].isna().iloc[0]:
         raise InputError(Problem(what, None, "uscc", raw, "the credit code of a unit in the units table"))
     return code
 
@@ -32,8 +32,6 @@ def _code(net: EmbeddedNetwork, raw: str, what: str) -> str:
 def path(net: Network, a: str, b: str) -> pd.DataFrame:
     """Hops from unit ``a`` to unit ``b`` (empty when they are the same unit or
     unconnected on the as-of date; :func:`connected` tells the two apart)."""
-    if not isinstance(net, EmbeddedNetwork):
-        raise TypeError(f"{type(net).__name__} must answer this query itself")
     a, b = _code(net, a, "UNIT_A"), _code(net, b, "UNIT_B")
     g, units, bodies = bipartite(net)
     ia, ib = units.get_indexer([a])[0], units.get_indexer([b])[0]
@@ -50,7 +48,8 @@ def path(net: Network, a: str, b: str) -> pd.DataFrame:
         v = min(step, key=lambda w: names[w])
         walk.append(v)
     roles = net.body_members.set_index(["body_id", "uscc"])["role"]
-    bi, ui = net.body_info, net.unit_info
+    bi = net.body_info
+    ui = net.unit_rows([names[w] for w in walk[::2]])
     rows = []
     for hop, i in enumerate(range(0, len(walk) - 2, 2), start=1):
         u, body, w = names[walk[i]], names[walk[i + 1]], names[walk[i + 2]]
@@ -60,6 +59,6 @@ def path(net: Network, a: str, b: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(PATH_COLUMNS))
 
 
-def connected(net: EmbeddedNetwork, a: str) -> bool:
+def connected(net: Network, a: str) -> bool:
     """Whether unit ``a`` has any active membership on the as-of date."""
     return _code(net, a, "UNIT") in set(net.body_members["uscc"])
