@@ -120,3 +120,19 @@ def test_chain_page_in_the_browser(browser, net, tmp_path):
         assert visit.page.evaluate("typeof window.__pwned") == "undefined"
         assert BAD_SEGMENT in visit.page.inner_text("table.chain")
         assert visit.blocked == [] and visit.errors == [] and visit.violations() == []
+
+
+def test_wide_maps_are_split_over_slides(net, tmp_path, monkeypatch):
+    from consortia.viz import chain as chain_mod
+
+    (cm,) = chain_maps(net, "C", "consortium")
+    pages = chain_mod.slide_pages(cm, columns=1)
+    assert [p.page for p in pages] == [(1, 2), (2, 2)]
+    assert [[s for s, _ in p.scopes] for p in pages] == [["K1"], ["K2"]]
+    assert set(pages[1].cells["scope"]) == {"K2"}
+    monkeypatch.setattr(chain_mod, "SLIDE_COLUMNS", 1)
+    written = sorted(p.name for p in write_chain_outputs(net, tmp_path, "C", "consortium", ("html", "png")))
+    assert written == ["chain-C-2.png", "chain-C.html", "chain-C.png"]
+    assert _png_size(tmp_path / "chain-C-2.png") == (2000, 1125)
+    html = (tmp_path / "chain-C.html").read_text(encoding="utf-8")
+    assert 'href="chain-C-2.png"' in html and "第 1/2 页" not in html  # the page keeps every column

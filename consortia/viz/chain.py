@@ -16,6 +16,7 @@ a 16:9 slide.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from ..queries.network import EmbeddedNetwork
 from .images import SLIDE_INCHES, figure_context, save_figure
 from .page import esc, render_page, write_page
 
-__all__ = ["GAP_ZH", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_maps", "file_stem",
-           "render_chain_page", "write_chain_outputs"]
+__all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_maps", "file_stem",
+           "render_chain_page", "slide_pages", "write_chain_outputs"]
 
 ROLES = ("lead", "core", "close", "general")
 ROLE_ZH = {"lead": "牵头单位", "core": "核心层", "close": "紧密合作层", "general": "一般协作层"}
@@ -63,6 +64,8 @@ class ChainMap:
     scopes: list[tuple[str, str]]
     cells: pd.DataFrame
     gaps: pd.DataFrame
+    #: (page, pages) when the columns are split over several slides.
+    page: tuple[int, int] | None = None
 
 
 def file_stem(chain_id: str) -> str:
@@ -122,7 +125,8 @@ def _short_name(name: str) -> str:
 def _title(cm: ChainMap) -> tuple[str, str]:
     by = "认定机关" if cm.by == "jurisdiction" else "联合体"
     n_gaps = sum(1 for k in cm.cells["gap_kinds"] if k)
-    return (f"产业链覆盖图：{cm.chain_name}（{cm.chain_id}）",
+    page = f"（第 {cm.page[0]}/{cm.page[1]} 页）" if cm.page else ""
+    return (f"产业链覆盖图：{cm.chain_name}（{cm.chain_id}）{page}",
             f"{cm.as_of} · 按{by} · {len(cm.segments)} 个环节 × {len(cm.scopes)} 个{by} · "
             f"{n_gaps} 处缺口或薄弱环节 · 上游在上，下游在下")
 
@@ -362,17 +366,43 @@ def write_chain_outputs(net: EmbeddedNetwork, out_dir: str | Path, chain: str | 
     for cm in maps:
         stem = file_stem(cm.chain_id)
         if "html" in formats:
-            links = {f: f"{stem}.{f}" for f in images}
+            pages = len(slide_pages(cm))
+            links = {f"{f}{f' {n}' if pages > 1 else ''}": f"{stem}{f'-{n}' if n > 1 else ''}.{f}"
+                     for n in range(1, pages + 1) for f in images}
             written.append(write_page(out_dir / f"{stem}.html", render_chain_page(cm, links, nav)))
     if images:
         import matplotlib.pyplot as plt
 
         with figure_context():
             for cm in maps:
-                fig = chain_figure(cm)
-                try:
-                    for fmt in images:
-                        written.append(save_figure(fig, out_dir / f"{file_stem(cm.chain_id)}.{fmt}", fmt))
-                finally:
-                    plt.close(fig)
+                for n, part in enumerate(slide_pages(cm), start=1):
+                    stem = file_stem(cm.chain_id) + (f"-{n}" if n > 1 else "")
+                    fig = chain_figure(part)
+                    try:
+                        for fmt in images:
+                            written.append(save_figure(fig, out_dir / f"{stem}.{fmt}", fmt))
+                    finally:
+                        plt.close(fig)
     return written
+
+
+#: Columns one slide holds legibly; wider maps are split into several images.
+SLIDE_COLUMNS = 12
+
+
+def slide_pages(cm: ChainMap, columns: int | None = None) -> list[ChainMap]:
+    """The map split into slides of at most ``columns`` scopes (one slide when it fits).
+
+    A chain worked on by two hundred consortia cannot be one legible slide;
+    the HTML page keeps them all in one scrollable table.
+    """
+    columns = columns or SLIDE_COLUMNS
+    if len(cm.scopes) <= columns:
+        return [cm]
+    parts = [cm.scopes[i:i + columns] for i in range(0, len(cm.scopes), columns)]
+    out = []
+    for n, scopes in enumerate(parts, start=1):
+        keep = {s for s, _ in scopes}
+        out.append(dataclasses.replace(cm, scopes=scopes, cells=cm.cells[cm.cells["scope"].isin(keep)],
+                                       page=(n, len(parts))))
+    return out
