@@ -6,7 +6,7 @@ write or an audit with unwaived errors, 3 when something outside the input
 failed. Each module here adds the commands of one area to :data:`main`.
 """
 
-from . import audit, network, viz, write  # noqa: F401  (registers the commands)
+from . import audit, neo4j, network, viz, write  # noqa: F401  (registers the commands)
 from .base import main
 
 __all__ = ["main"]

@@ -8,31 +8,44 @@ from pathlib import Path
 import click
 
 from .base import as_of_option, date_option_callback, main, rules_option
+from .neo4j import backend_option
 
 
 @main.command("add-member")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.argument("consortium_id")
-@click.argument("uscc")
+@click.argument("args", nargs=-1, required=True, metavar="[PATH] CONSORTIUM_ID USCC")
 @click.option("--role", required=True, help="lead, core, close or general (牵头单位/核心层/紧密合作层/一般协作层).")
 @click.option("--segments", default="", help="Chain segment ids this member covers, separated by ;")
 @click.option("--joined-on", callback=date_option_callback, default=None, metavar="DATE", help="Default: the as-of date.")
 @click.option("--exemption", default="", help="A recorded 一事一议 decision that waives a 原则上 rule.")
 @as_of_option
 @rules_option
-def add_member(path: Path, consortium_id: str, uscc: str, role: str, segments: str, joined_on: dt.date | None,
-               exemption: str, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
-    """Add UNIT (by code) to CONSORTIUM_ID in the registry at PATH, enforcing the
-    lead and membership-cap rules; the file is rewritten atomically."""
+@backend_option
+def add_member(args: tuple[str, ...], role: str, segments: str, joined_on: dt.date | None, exemption: str,
+               as_of: dt.date | None, rules_files: tuple[str, ...], backend: str, uri: str, user: str,
+               database: str | None) -> None:
+    """Add UNIT (by code) to CONSORTIUM_ID, enforcing the lead and membership-cap
+    rules: in the registry at PATH (the file is rewritten atomically), or with
+    --backend neo4j in the database, checked and written in one transaction
+    (then give no PATH)."""
     import re
 
-    from ..graph.store import EmbeddedStore
-    from ..rules.rulebook import load_rulebooks
-
-    store = EmbeddedStore.open(path, load_rulebooks(rules_files), as_of)
     segs = [s.strip() for s in re.split(r"[;；]", segments) if s.strip()]
-    row = store.add_member(consortium_id, uscc, role, segments=segs, joined_on=joined_on, exemption=exemption)
-    store.save()
+    if backend == "neo4j":
+        if len(args) != 2:
+            raise click.UsageError("with --backend neo4j give CONSORTIUM_ID USCC (the registry is the database's)")
+        from .neo4j import add_member_neo4j
+
+        row = add_member_neo4j(uri, user, database, args[0], args[1], role, segments=segs, joined_on=joined_on,
+                               exemption=exemption, as_of=as_of, rules_files=rules_files)
+    else:
+        if len(args) != 3:
+            raise click.UsageError("give PATH CONSORTIUM_ID USCC")
+        from ..graph.store import EmbeddedStore
+        from ..rules.rulebook import load_rulebooks
+
+        store = EmbeddedStore.open(Path(args[0]), load_rulebooks(rules_files), as_of)
+        row = store.add_member(args[1], args[2], role, segments=segs, joined_on=joined_on, exemption=exemption)
+        store.save()
     note = f" (exemption recorded: {row['exemption']})" if row["exemption"] else ""
     click.echo(f"Added {row['uscc']} to {row['consortium_id']} as {row['role']}{note}.")
 
