@@ -31,13 +31,27 @@ class Addition:
     exemption: str = ""
 
 
+#: (id of the rulebooks, rule id, jurisdictions) -> (the rulebooks, their governing rules). The
+#: entry holds the rulebooks, so their id cannot be reused while it is cached.
+_GOVERNING: dict[tuple[int, str, frozenset[str]], tuple[Rulebooks, list[tuple[str, int, bool, str]]]] = {}
+
+
 def _governing(books: Rulebooks, rule_id: str, jurisdictions: Set[str]) -> list[tuple[str, int, bool, str]]:
+    """(jurisdiction, cap, waivable, citation) of each text among ``jurisdictions`` that
+    carries ``rule_id``; memoised, since a bulk import asks about the same few sets."""
+    key = (id(books), rule_id, frozenset(jurisdictions))
+    hit = _GOVERNING.get(key)
+    if hit is not None and hit[0] is books:
+        return hit[1]
     out = []
     for j in sorted(jurisdictions):
         book = books.get(j)
         rule = book.rule(rule_id) if book else None
         if rule is not None:
             out.append((j, int(rule.params.get("max", 1)), rule.in_principle, rule.citation))
+    if len(_GOVERNING) > 10_000:
+        _GOVERNING.clear()
+    _GOVERNING[key] = (books, out)
     return out
 
 

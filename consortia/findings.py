@@ -33,12 +33,42 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The finding as plain data, ``details`` copied (as :func:`dataclasses.asdict`
+        would, without its generic recursion: a report holds a hundred thousand)."""
+        return {"rule": self.rule, "severity": self.severity, "waived": self.waived,
+                "jurisdiction": self.jurisdiction, "consortium_id": self.consortium_id, "uscc": self.uscc,
+                "message": self.message, "citation": self.citation, "location": self.location,
+                "details": _copy(self.details)}
 
     @property
     def blocking(self) -> bool:
         """An unwaived error: what makes ``check`` exit 1."""
         return self.severity == "error" and not self.waived
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of plain data (dicts, lists, tuples of scalars); anything else as
+    :func:`dataclasses.asdict` copies it."""
+    t = type(value)
+    if t in _ATOMIC:
+        return value
+    if t is dict:
+        return {_copy(k): _copy(v) for k, v in value.items()}
+    if t is list:
+        if all(type(v) in _ATOMIC for v in value):  # lists of ids or flags
+            return list(value)
+        return [_copy(v) for v in value]
+    if t is tuple:
+        return tuple(_copy(v) for v in value)
+    return asdict(_Box(value))["value"]
+
+
+@dataclass(frozen=True)
+class _Box:
+    value: Any
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

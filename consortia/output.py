@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .io import atomic_path, atomic_write_bytes
+from .registry import gc_paused
 
 __all__ = ["FORMATS", "emit", "neutralise", "to_jsonable"]
 
@@ -35,6 +36,15 @@ def neutralise(value: Any) -> Any:
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values: dates as ISO text, NaN/NaT as null, tuples as lists."""
+    t = type(value)  # the plain types first: a report holds millions of values
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        return None if math.isnan(value) else value
+    if t is dict:
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [to_jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
@@ -48,6 +58,108 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return to_jsonable(value.item())
     return value
+
+
+#: Pieces of JSON text joined per write when streaming to a file.
+_CHUNK = 1 << 16
+_STR = json.encoder.encode_basestring  # the C version when available, as json.dumps(ensure_ascii=False) uses
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "null"  # NaN is missing, as to_jsonable says
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _json_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``json.dumps([to_jsonable(dict(r)) for r in rows], ensure_ascii=False, indent=2)``,
+    byte for byte, without its pure-Python indenting encoder (the C encoder does not
+    indent): a hundred thousand findings are written in a fraction of the time.
+    Values that are not plain JSON types go through :func:`to_jsonable` first."""
+    return "".join(_json_parts(rows))
+
+
+def _json_parts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The pieces of :func:`_json_text`, in order, to be joined or written in chunks."""
+    parts: list[str] = []
+    add = parts.append
+    enc = _STR
+
+    def scalar(x: Any) -> str | None:
+        """The text of a plain scalar; None for anything else (written by ``write``)."""
+        t = type(x)
+        if t is str:
+            return enc(x)
+        if x is None:
+            return "null"
+        if x is True:
+            return "true"
+        if x is False:
+            return "false"
+        if t is int:
+            return int.__repr__(x)
+        if t is float:
+            return _float_text(x)
+        return None
+
+    def write(v: Any, pad: str) -> None:
+        t = type(v)
+        if t is str:
+            add(enc(v))
+        elif v is None:
+            add("null")
+        elif v is True:
+            add("true")
+        elif v is False:
+            add("false")
+        elif t is int:
+            add(int.__repr__(v))
+        elif t is float:
+            add(_float_text(v))
+        elif t is dict:
+            if not v:
+                add("{}")
+                return
+            inner = pad + "  "
+            sep = "{" + inner
+            for k, x in v.items():
+                text = scalar(x)
+                if text is not None:
+                    add(sep + enc(k if type(k) is str else str(k)) + ": " + text)
+                else:
+                    add(sep + enc(k if type(k) is str else str(k)) + ": ")
+                    write(x, inner)
+                sep = "," + inner
+            add(pad + "}")
+        elif t is list or t is tuple:
+            if not v:
+                add("[]")
+                return
+            inner = pad + "  "
+            if all(type(x) is str for x in v):  # lists of ids: joined at C speed
+                add("[" + inner + ("," + inner).join(map(enc, v)) + pad + "]")
+                return
+            sep = "[" + inner
+            for x in v:
+                text = scalar(x)
+                if text is not None:
+                    add(sep + text)
+                else:
+                    add(sep)
+                    write(x, inner)
+                sep = "," + inner
+            add(pad + "]")
+        else:
+            plain = to_jsonable(v)
+            if type(plain) in (str, int, float, dict, list, bool) or plain is None:
+                write(plain, pad)
+            else:  # a str/int/float subclass, kept by to_jsonable: encoded as json encodes it
+                add(json.dumps(plain, ensure_ascii=False, indent=2).replace("\n", pad))
+
+    write([r if type(r) is dict else dict(r) for r in rows], "\n")
+    return parts
 
 
 def _cell(value: Any) -> Any:
@@ -92,7 +204,16 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None 
         raise ValueError(f"unknown format {fmt!r}")
     write = echo or (lambda text: print(text, end=""))
     if fmt == "json":
-        text = json.dumps([to_jsonable(dict(r)) for r in rows], ensure_ascii=False, indent=2) + "\n"
+        with gc_paused():
+            parts = _json_parts(rows)
+        parts.append("\n")
+        if out is not None and str(out) != "-":
+            # Written in chunks: a national report is a quarter of a gigabyte of text.
+            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                for i in range(0, len(parts), _CHUNK):
+                    fh.write("".join(parts[i:i + _CHUNK]))
+            return
+        text = "".join(parts)
     elif fmt == "csv":
         text = _frame(rows, columns).map(neutralise).to_csv(index=False, lineterminator="\n")
     elif fmt == "xlsx":

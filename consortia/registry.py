@@ -8,6 +8,9 @@ the source (header = 1), so every finding can point back at a cell.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pandas as pd
 
 from .schema import TABLES
 
-__all__ = ["EXTRA_PREFIX", "Registry", "SourceInfo", "empty_table"]
+__all__ = ["EXTRA_PREFIX", "Registry", "SourceInfo", "empty_table", "gc_paused"]
 
 #: Internal bookkeeping columns start with an underscore and are never exported.
 EXTRA_PREFIX = "_"
@@ -30,6 +33,23 @@ class SourceInfo:
     sheet: str | None = None
     encoding: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # canonical -> header as written
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk step (loading, checking, writing).
+
+    Those steps allocate millions of objects that live on (cells, findings) and form no
+    reference cycles, so each automatic collection would only walk everything alive
+    again: a tenth of the time of a national registry. Reference counting still frees
+    what is dropped; the collector resumes, as it was, when the step ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def empty_table(name: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from ..enforce import Addition, decide
 from ..errors import InputError, Problem
 from ..loaders import load_registry
 from ..loaders.text import clean
-from ..loaders.values import expected_for, parse_column
+from ..loaders.values import expected_for, parse_enum, parse_list
 from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import LIVE_STATUSES, active_memberships, as_timestamp
@@ -42,19 +42,21 @@ class EmbeddedStore:
         self.as_of = as_timestamp(as_of)
         self.pending: list[dict[str, Any]] = []
         c = registry.consortia
+        # Columns as lists first: iterating pandas text columns cell by cell is slow.
         self._consortium = {
             cid: (body, jur, status, rec)
-            for cid, body, jur, status, rec in zip(c["consortium_id"], c["body_id"], c["jurisdiction"],
-                                                   c["status"], c["recognized_on"], strict=True)
+            for cid, body, jur, status, rec in zip(c["consortium_id"].tolist(), c["body_id"].tolist(),
+                                                   c["jurisdiction"].tolist(), c["status"].tolist(),
+                                                   list(c["recognized_on"]), strict=True)
         }
-        self._units = set(registry.units["uscc"])
+        self._units = set(registry.units["uscc"].tolist())
         self._bodies: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._led: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._leads: dict[str, set[str]] = defaultdict(set)
         self._members: set[tuple[str, str]] = set()
         m = active_memberships(registry, self.as_of)
-        for cid, uscc, role, body, jur in zip(m["consortium_id"], m["uscc"], m["role"], m["body_id"],
-                                              m["jurisdiction"], strict=True):
+        for cid, uscc, role, body, jur in zip(m["consortium_id"].tolist(), m["uscc"].tolist(), m["role"].tolist(),
+                                              m["body_id"].tolist(), m["jurisdiction"].tolist(), strict=True):
             self._index(cid, uscc, role, body, jur)
 
     @classmethod
@@ -85,18 +87,20 @@ class EmbeddedStore:
         non-empty ``exemption`` (一事一议) a rule the text qualifies with 原则上
         is waived and the exemption is recorded on the membership.
         """
+        # Plain dict and string work only: a bulk import checks tens of thousands a second.
         cid, code = clean(str(consortium_id)), clean(str(uscc)).upper().replace(" ", "")
-        parsed, bad = parse_column(pd.Series([str(role)]), "enum:role")
-        problems = []
-        if bad.iloc[0] or not parsed.iloc[0]:
-            problems.append(Problem("add-member", None, "role", str(role), expected_for("enum:role")))
-        if cid not in self._consortium:
-            problems.append(Problem("add-member", None, "consortium_id", cid, "a consortium in the registry"))
-        if code not in self._units:
-            problems.append(Problem("add-member", None, "uscc", code, "a unit in the units table (add the unit first)"))
-        if problems:
+        parsed = parse_enum(str(role), "role")
+        if not parsed or cid not in self._consortium or code not in self._units:
+            problems = []
+            if not parsed:
+                problems.append(Problem("add-member", None, "role", str(role), expected_for("enum:role")))
+            if cid not in self._consortium:
+                problems.append(Problem("add-member", None, "consortium_id", cid, "a consortium in the registry"))
+            if code not in self._units:
+                problems.append(Problem("add-member", None, "uscc", code,
+                                        "a unit in the units table (add the unit first)"))
             raise InputError(problems)
-        role = parsed.iloc[0]
+        role = parsed
         body, jur, status, _ = self._consortium[cid]
         if status not in LIVE_STATUSES:
             raise InputError(Problem("add-member", None, "consortium_id", cid,
@@ -110,7 +114,7 @@ class EmbeddedStore:
                           unit_led=self._led.get(code, {}), consortium_leads=self._leads.get(cid, set()))
         if refusals:
             raise refusals[0]
-        segs = parse_column(pd.Series([";".join(segments)]), "list")[0].iloc[0]
+        segs = parse_list(";".join(segments).strip())
         row = {"consortium_id": cid, "uscc": code, "role": role, "segments": segs,
                "joined_on": when, "left_on": pd.NaT, "exemption": add.exemption}
         self.pending.append(row)

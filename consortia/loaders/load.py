@@ -7,18 +7,19 @@ rather than once per error.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
-from ..registry import Registry, SourceInfo, empty_table
+from ..registry import Registry, SourceInfo, empty_table, gc_paused
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..schema import REQUIRED_TABLES, TABLES, Table
 from .sources import RawTable, read_sources
 from .text import norm_header
-from .values import expected_for, parse_column
+from .values import expected_for, parse_cells
 
 __all__ = ["MAX_PROBLEMS_PER_COLUMN", "load_registry"]
 
@@ -30,8 +31,8 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def cells(self, raw: RawTable, mask: pd.Series, column: str, values: pd.Series, expected: str) -> None:
-        idx = np.flatnonzero(mask.to_numpy())
+    def cells(self, raw: RawTable, mask: pd.Series | np.ndarray, column: str, values: pd.Series, expected: str) -> None:
+        idx = np.flatnonzero(np.asarray(mask))
         for i in idx[:MAX_PROBLEMS_PER_COLUMN]:
             self.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(values.iloc[i]), expected))
         if len(idx) > MAX_PROBLEMS_PER_COLUMN:
@@ -66,40 +67,88 @@ def _match_headers(raw: RawTable, table: Table, out: _Collector) -> tuple[dict[s
     return mapping, units
 
 
+#: A cell that holds no value: spaces and invisible characters only (a BOM, zero-width spaces).
+_BLANK = re.compile(r"[\s\ufeff\u200b-\u200d\u2060\u00ad]*")
+
+
+def _is_empty(parsed: np.ndarray, kind: str) -> np.ndarray:
+    """Cells whose parsed value is empty: "", None, NaN or NaT."""
+    if parsed.dtype.kind in "fM":
+        return np.isnan(parsed) if parsed.dtype.kind == "f" else np.isnat(parsed)
+    if kind in ("code", "str", "jurisdiction") or kind.startswith("enum:"):
+        return parsed == ""  # these parsers give text, "" when empty
+    return pd.isna(parsed) | (parsed == "")
+
+
 def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping, units = _match_headers(raw, table, out)
     n = len(raw.frame)
-    data: dict[str, pd.Series] = {}
+    data: dict[str, np.ndarray] = {}
     known = ", ".join(books)
+    empty = np.full(n, "", dtype=object)
     for col in table.columns:
-        if col.name in mapping:
-            text = raw.frame[mapping[col.name]]
-        else:
-            text = pd.Series([""] * n, dtype=object)
-        text = text.reset_index(drop=True)
-        parsed, bad = parse_column(text, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
+        cells = raw.frame[mapping[col.name]].to_numpy(dtype=object) if col.name in mapping else empty
+        parsed, bad = parse_cells(cells, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
         if bad.any():
-            out.cells(raw, bad, mapping.get(col.name, col.name), text, expected_for(col.kind, known))
+            out.cells(raw, bad, mapping.get(col.name, col.name), pd.Series(cells), expected_for(col.kind, known))
         if col.required and col.name in mapping:
-            # Invisible characters (a BOM, zero-width spaces) do not make a value.
-            missing = text.astype(str).str.fullmatch(r"[\s\ufeff\u200b-\u200d\u2060\u00ad]*") & ~bad
+            # Invisible characters (a BOM, zero-width spaces) do not make a value. Only cells
+            # that parsed to nothing can be blank, so only those are matched.
+            candidates = np.flatnonzero(_is_empty(parsed, col.kind) & ~bad)
+            missing = np.zeros(n, dtype=bool)
+            missing[candidates] = [_BLANK.fullmatch(cells[i]) is not None for i in candidates]
             if missing.any():
-                out.cells(raw, missing, mapping[col.name], text, "a value is required here")
+                out.cells(raw, missing, mapping[col.name], pd.Series(cells), "a value is required here")
         data[col.name] = parsed
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     used = set(mapping.values())
     for header in raw.frame.columns:
         if header not in used and not header.startswith("Unnamed: ") and header not in frame:
-            frame[header] = raw.frame[header].reset_index(drop=True).astype(str).str.strip()
+            frame[header] = pd.Series([v.strip() for v in raw.frame[header].to_numpy(dtype=object)], dtype=str)
     frame["_row"] = raw.rows.to_numpy(dtype=np.int64)
     return frame, mapping
 
 
-def _duplicates(frame: pd.DataFrame, raw: RawTable, key: tuple[str, ...], out: _Collector, what: str) -> None:
-    k = frame[list(key)].astype(str).fillna("")  # pandas 3 keeps NaT/NaN as missing through astype(str)
-    dup = k.duplicated(keep="first")
+class _Lookups:
+    """Where each reference cell points: its position in the table it names (-1 when
+    it names nothing there). One hash table per named table, built once and shared by
+    the reference checks and the duplicate checks, so a million unit codes are hashed
+    once, not once per check."""
+
+    def __init__(self, reg: dict[str, pd.DataFrame]) -> None:
+        self.reg = reg
+        self._index: dict[tuple[str, str], pd.Index] = {}
+        self._pos: dict[tuple[str, str, str, str], np.ndarray] = {}
+
+    def positions(self, table: str, column: str, target: str, target_column: str) -> np.ndarray:
+        key = (table, column, target, target_column)
+        if key not in self._pos:
+            tkey = (target, target_column)
+            if tkey not in self._index:
+                self._index[tkey] = pd.Index(self.reg[target][target_column].unique())
+            self._pos[key] = self._index[tkey].get_indexer(self.reg[table][column])
+        return self._pos[key]
+
+
+#: Key columns that reference another table: (table, column) -> (named table, its column).
+_KEY_REFERENCES = {
+    ("memberships", "consortium_id"): ("consortia", "consortium_id"),
+    ("memberships", "uscc"): ("units", "uscc"),
+    ("project_members", "uscc"): ("units", "uscc"),
+}
+
+
+def _duplicates(frame: pd.DataFrame, raw: RawTable, key: tuple[str, ...], out: _Collector, what: str,
+                codes: dict[str, np.ndarray] | None = None) -> None:
+    # Typed columns compare as their text would (dates are whole days; missing equals missing),
+    # so duplicates are found on the columns themselves and only their keys are spelled out.
+    # ``codes`` replaces text columns by their positions in the table they name (equal text,
+    # equal position), when every cell names something: integers hash far faster than text.
+    cols = {c: codes[c] if codes and c in codes and (codes[c] >= 0).all() else frame[c] for c in key}
+    dup = pd.DataFrame(cols).duplicated(keep="first")
     if not dup.any():
         return
+    k = frame[list(key)].astype(str).fillna("")  # pandas 3 keeps NaT/NaN as missing through astype(str)
     first_row = frame.loc[~dup].assign(_k=k[~dup].agg("\x1f".join, axis=1)).set_index("_k")["_row"]
     keys = k[dup].agg("\x1f".join, axis=1)
     for i, kk in zip(np.flatnonzero(dup.to_numpy())[:MAX_PROBLEMS_PER_COLUMN], keys.iloc[:MAX_PROBLEMS_PER_COLUMN], strict=False):
@@ -109,36 +158,31 @@ def _duplicates(frame: pd.DataFrame, raw: RawTable, key: tuple[str, ...], out: _
 
 
 def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: dict[str, dict[str, str]],
-                out: _Collector) -> None:
-    def check(table: str, column: str, valid: pd.Index | set[str], what: str, allow_empty: bool = False) -> None:
+                out: _Collector, lookups: _Lookups) -> None:
+    def check(table: str, column: str, target: tuple[str, str], what: str) -> None:
         if table not in reg:
             return
         vals = reg[table][column]
-        present = vals.astype(str) != ""
-        bad = present & ~vals.isin(valid) if allow_empty else ~vals.isin(valid) & present
+        bad = (vals.to_numpy(dtype=object) != "") & (lookups.positions(table, column, *target) < 0)
         if bad.any():
             out.cells(raws[table], bad, maps[table].get(column, column), vals, what)
 
-    unit_ids = pd.Index(reg["units"]["uscc"].unique())
-    cons_ids = pd.Index(reg["consortia"]["consortium_id"].unique())
-    check("memberships", "consortium_id", cons_ids, "a consortium_id listed in the consortia table")
-    check("memberships", "uscc", unit_ids, "a unit code listed in the units table")
-    check("consortia", "recognized_from", cons_ids, "the consortium_id of another consortium in the registry",
-          allow_empty=True)
+    units, cons = ("units", "uscc"), ("consortia", "consortium_id")
+    check("memberships", "consortium_id", cons, "a consortium_id listed in the consortia table")
+    check("memberships", "uscc", units, "a unit code listed in the units table")
+    check("consortia", "recognized_from", cons, "the consortium_id of another consortium in the registry")
     for t in ("evaluations", "annual_reports", "projects"):
-        check(t, "consortium_id", cons_ids, "a consortium_id listed in the consortia table", allow_empty=True)
-    check("projects", "lead_uscc", unit_ids, "a unit code listed in the units table", allow_empty=True)
+        check(t, "consortium_id", cons, "a consortium_id listed in the consortia table")
+    check("projects", "lead_uscc", units, "a unit code listed in the units table")
     if "projects" in reg:
-        check("project_members", "project_id", pd.Index(reg["projects"]["project_id"]),
-              "a project_id listed in the projects table")
+        check("project_members", "project_id", ("projects", "project_id"), "a project_id listed in the projects table")
     elif "project_members" in reg:
         out.problems.append(Problem(raws["project_members"].source, None, None, None,
                                     "project_members needs the projects table"))
-    check("project_members", "uscc", unit_ids, "a unit code listed in the units table")
+    check("project_members", "uscc", units, "a unit code listed in the units table")
     if "chains" in reg:
         chains = reg["chains"]
-        check("consortia", "chain_id", pd.Index(chains["chain_id"].unique()),
-              "a chain_id listed in the chains table", allow_empty=True)
+        check("consortia", "chain_id", ("chains", "chain_id"), "a chain_id listed in the chains table")
         seg_key = set(zip(chains["chain_id"], chains["segment_id"], strict=True))
         par = chains[chains["parent"] != ""]
         bad = ~pd.Series([(c, p) in seg_key for c, p in zip(par["chain_id"], par["parent"], strict=True)],
@@ -155,14 +199,19 @@ def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: d
         m = reg["memberships"]
         chain_of = reg["consortia"].drop_duplicates("consortium_id").set_index("consortium_id")["chain_id"]
         seg_ids = set(chains["segment_id"])
-        has = m["segments"].map(len) > 0
+        has = m["segments"].to_numpy(dtype=object).astype(bool)  # non-empty tuples
         if has.any():
             sub = m[has]
             cons_chain = sub["consortium_id"].map(chain_of).astype(object).fillna("")
-            bad_seg = pd.Series([
-                any(((ch, s) not in seg_key) if ch else (s not in seg_ids) for s in segs)
-                for ch, segs in zip(cons_chain, sub["segments"], strict=True)
-            ], index=sub.index, dtype=bool)
+            # Each distinct (chain, segments) pair is judged once: a million memberships hold a few thousand.
+            ch_codes, ch_uniques = pd.factorize(cons_chain.to_numpy(dtype=object))
+            seg_codes, seg_uniques = pd.factorize(sub["segments"].to_numpy(dtype=object))
+            width = max(len(seg_uniques), 1)
+            codes, uniq_pair = pd.factorize(ch_codes.astype(np.int64) * width + seg_codes)
+            judged = np.array([any(((ch, s) not in seg_key) if ch else (s not in seg_ids) for s in segs)
+                               for ch, segs in zip(ch_uniques[uniq_pair // width], seg_uniques[uniq_pair % width],
+                                                   strict=True)], dtype=bool)
+            bad_seg = pd.Series(judged[codes] if len(codes) else np.array([], dtype=bool), index=sub.index, dtype=bool)
             if bad_seg.any():
                 out.cells(raws["memberships"], bad_seg.reindex(m.index, fill_value=False),
                           maps["memberships"].get("segments", "segments"), m["segments"].map(";".join),
@@ -171,9 +220,10 @@ def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: d
 
 def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> pd.Series:
     """Follow ``recognized_from`` to its root; report self-references and cycles."""
-    parent = dict(zip(consortia["consortium_id"], consortia["recognized_from"], strict=True))
+    ids = consortia["consortium_id"].tolist()
+    parent = dict(zip(ids, consortia["recognized_from"].tolist(), strict=True))
     body: dict[str, str] = {}
-    for i, cid in enumerate(consortia["consortium_id"]):
+    for i, cid in enumerate(ids):
         seen = [cid]
         cur = cid
         while parent.get(cur, "") and parent[cur] in parent:
@@ -198,6 +248,12 @@ def load_registry(path: str | Path, rulebooks: Rulebooks | None = None) -> Regis
     (registries merged from several cities repeat units): the first row is
     used and the others are kept for the ``DUPLICATE_UNIT`` finding.
     """
+    with gc_paused():
+        return _load(path, rulebooks)
+
+
+def _load(path: str | Path, rulebooks: Rulebooks | None = None) -> Registry:
+    """The body of :func:`load_registry`."""
     books = rulebooks or load_rulebooks()
     raws = read_sources(path)
     out = _Collector()
@@ -218,13 +274,16 @@ def load_registry(path: str | Path, rulebooks: Rulebooks | None = None) -> Regis
     dup = units["uscc"].duplicated(keep="first")
     duplicate_units = units[dup].reset_index(drop=True)
     tables["units"] = units[~dup].reset_index(drop=True)
+    lookups = _Lookups(tables)
     for name, what in (("consortia", "consortium_id"), ("memberships", "membership (consortium, unit, joined_on)"),
                        ("chains", "segment per chain"), ("evaluations", "evaluation per consortium and date"),
                        ("annual_reports", "report per consortium and year"), ("projects", "project_id"),
                        ("project_members", "member per project")):
         if name in tables:
-            _duplicates(tables[name], raws[name], TABLES[name].key, out, what)
-    _references(tables, raws, maps, out)
+            codes = {col: lookups.positions(name, col, *target)
+                     for (t, col), target in _KEY_REFERENCES.items() if t == name and target[0] in tables}
+            _duplicates(tables[name], raws[name], TABLES[name].key, out, what, codes)
+    _references(tables, raws, maps, out, lookups)
     body_id = _bodies(tables["consortia"], raws["consortia"], maps["consortia"], out)
     if out.problems:
         raise InputError(out.problems)

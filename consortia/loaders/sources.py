@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
 from ..schema import TABLES, Table
 from .text import norm_header
+from .values import no_space
 
 __all__ = ["EXCEL_SUFFIXES", "RawTable", "decode", "read_sources"]
 
@@ -88,11 +90,14 @@ def _read_csv(path: Path, table: Table) -> RawTable:
     text, encoding = decode(data, source)
     if "\x00" in text:
         raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
-    if not text.strip():
+    if not text or text.isspace():
         raise InputError(Problem(source, 1, None, None, "the file is empty: a header row is required"))
+    # UTF-8 bytes go to the C parser as they are (it would re-encode decoded text).
+    buffer: io.IOBase = (io.BytesIO(data[3:] if encoding == "utf-8-sig" else data)
+                         if encoding in ("utf-8", "utf-8-sig") else io.StringIO(text))
     try:
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+            buffer, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
             skip_blank_lines=False, header=0, engine="c",
         )
     except pd.errors.ParserError as exc:
@@ -113,15 +118,34 @@ def _read_csv(path: Path, table: Table) -> RawTable:
 
 
 def _finish(raw: RawTable) -> RawTable:
-    """Drop wholly empty rows but keep the row numbers of the rest."""
+    """Drop wholly empty rows but keep the row numbers of the rest.
+
+    A row is kept as soon as one of its cells holds more than spaces; cells are
+    looked at column by column, and only for the rows not yet known to be kept
+    (nearly every row is decided by its first cell).
+    """
     frame = raw.frame
     frame.columns = [str(c) for c in frame.columns]
-    frame = frame.fillna("").astype(str)
-    rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
-    if len(frame.columns):
-        nonblank = (frame.apply(lambda col: col.str.strip()) != "").any(axis=1)
-        frame = frame[nonblank].reset_index(drop=True)
-        rows = rows[nonblank.to_numpy()].reset_index(drop=True)
+    if not all(isinstance(dtype, pd.StringDtype) for dtype in frame.dtypes):  # cells read as text have no NaN
+        frame = frame.fillna("").astype(str)
+    n = len(frame)
+    rows = pd.Series(range(2, n + 2), index=frame.index)
+    if len(frame.columns) and n:
+        undecided = np.arange(n)
+        for col in frame.columns:
+            cells = frame[col].to_numpy(dtype=object)[undecided]
+            if no_space(cells):
+                filled = cells != ""
+            else:
+                filled = np.fromiter((v != "" and not v.isspace() for v in cells), dtype=bool, count=len(cells))
+            undecided = undecided[~filled]
+            if not len(undecided):
+                break
+        if len(undecided):
+            nonblank = np.ones(n, dtype=bool)
+            nonblank[undecided] = False
+            frame = frame[nonblank].reset_index(drop=True)
+            rows = rows[nonblank].reset_index(drop=True)
     raw.frame, raw.rows = frame, rows
     return raw
 

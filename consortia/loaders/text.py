@@ -26,6 +26,8 @@ def strip_invisible(value: str) -> str:
 
 def clean(value: str) -> str:
     """NFKC, invisible characters removed, surrounding space stripped."""
+    if value.isascii():  # NFKC leaves ASCII as it is, and no invisible character is ASCII
+        return value.strip()
     return unicodedata.normalize("NFKC", value).translate(_INVISIBLE).strip()
 
 

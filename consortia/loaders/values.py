@@ -3,11 +3,16 @@
 Each parser takes a column of stripped text and returns the parsed column and
 a mask of the cells it could not parse. Parsing works on the distinct values
 of a column (a million membership rows hold a few thousand distinct dates),
-which keeps loading close to the speed of reading the CSV itself.
+which keeps loading close to the speed of reading the CSV itself. Columns of
+mostly distinct values (codes, names, amounts) are parsed cell by cell
+instead, with a fast path for the plain text nearly every cell holds: hashing
+a million distinct codes to find the distinct ones costs more than cleaning
+them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -17,7 +22,7 @@ import pandas as pd
 from ..schema import ENUMS
 from .text import clean, norm, strip_invisible
 
-__all__ = ["PARSERS", "expected_for", "parse_column"]
+__all__ = ["PARSERS", "all_of", "expected_for", "no_space", "parse_cells", "parse_column", "parse_enum", "parse_list"]
 
 Parsed = tuple[pd.Series, pd.Series]
 
@@ -31,21 +36,75 @@ _TRUE = {"true", "yes", "y", "1", "是", "真", "t", "1.0"}
 _FALSE = {"false", "no", "n", "0", "否", "假", "f", "0.0"}
 
 
-def _by_unique(values: pd.Series, fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-               dtype: object) -> Parsed:
-    """Apply ``fn`` to the distinct values only and spread the result back."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    parsed, bad = fn(np.asarray(uniques, dtype=object))
-    out = pd.Series(np.asarray(parsed, dtype=dtype)[codes] if len(codes) else np.array([], dtype=dtype),
-                    index=values.index)
-    return out, pd.Series(np.asarray(bad, dtype=bool)[codes] if len(codes) else np.array([], bool),
-                          index=values.index)
+def _texts(values: pd.Series) -> np.ndarray:
+    """The cells as an object array of ``str`` (missing cells as ``""``), not yet stripped."""
+    arr = values.to_numpy(dtype=object, na_value="")
+    if not isinstance(values.dtype, pd.StringDtype) and not all(isinstance(v, str) for v in arr):
+        arr = np.array([v if isinstance(v, str) else str(v) for v in arr], dtype=object)
+    return arr
+
+
+_SEP = "\x00"
+#: Printable ASCII without spaces or lower-case letters: a code made of these is already canonical.
+_CODE_CHARS = bytes(b for b in range(0x21, 0x7F) if not 0x61 <= b <= 0x7A)
+#: The characters of a plain amount (``12000``, ``1234.5``), which :func:`pandas.to_numeric` reads
+#: exactly as the full parser would; anything else (units, commas, full-width digits) takes the full path.
+_PLAIN_NUMBER = "0123456789.+-"
+
+
+def all_of(cells: np.ndarray, allowed: bytes) -> bool:
+    """True when every cell consists of the ASCII characters ``allowed`` only.
+
+    One pass over the joined column at C speed: the common case (clean codes, plain
+    numbers) is recognised without looking at a million cells one by one.
+    """
+    if not len(cells):
+        return True
+    joined = _SEP.join(cells)
+    return joined.isascii() and len(joined.encode("ascii").translate(None, allowed)) == len(cells) - 1
+
+
+def no_space(cells: np.ndarray) -> bool:
+    """True when no cell holds any whitespace (so none needs stripping and none is blank but empty)."""
+    joined = _SEP.join(cells)
+    parts = joined.split(None, 1)
+    return len(parts) == 1 and len(parts[0]) == len(joined)
+
+
+def _by_unique(arr: np.ndarray, fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+               dtype: object) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``fn`` to the distinct values only (stripped) and spread the result back."""
+    # Cells are text (no NaN), so the sentinel never occurs; asking pandas to keep missing
+    # values as a category would make it scan every cell for them first.
+    codes, uniques = pd.factorize(arr)
+    if len(codes) and codes.min() < 0:  # not text after all: missing cells read as empty
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = np.append(np.asarray(uniques, dtype=object), "")
+    stripped = np.array([u.strip() for u in uniques], dtype=object)
+    parsed, bad = fn(stripped)
+    if not len(codes):
+        return np.array([], dtype=dtype), np.array([], dtype=bool)
+    return np.asarray(parsed, dtype=dtype)[codes], np.asarray(bad, dtype=bool)[codes]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: The midnights datetime64[ns] can hold (1677-09-21 is cut off at 00:12:43).
+_FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "us"), np.datetime64("2262-04-11", "us")
 
 
 def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.full(len(u), np.datetime64("NaT"), dtype="datetime64[ns]")
     bad = np.zeros(len(u), dtype=bool)
-    for i, v in enumerate(u):
+    # ISO dates (nearly all) in one vectorised call; the other spellings one by one below.
+    iso = np.fromiter((_ISO_DATE.fullmatch(v) is not None for v in u), dtype=bool, count=len(u))
+    if iso.any():
+        when = pd.to_datetime(pd.Index(u[iso], dtype=object), format="%Y-%m-%d", errors="coerce").as_unit("us")
+        vals = when.to_numpy()
+        ok = ~np.isnat(vals) & (vals >= _FIRST_DAY) & (vals <= _LAST_DAY)
+        out[iso] = np.where(ok, vals, np.datetime64("NaT")).astype("datetime64[ns]")
+        bad[iso] = ~ok
+    for i in np.flatnonzero(~iso):
+        v = u[i]
         if v == "":
             continue
         m = _DATE.match(clean(v))
@@ -63,16 +122,42 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
-def _money(values: pd.Series, scale: float = 1.0) -> Parsed:
+def _money_full(values: pd.Series, scale: float) -> tuple[np.ndarray, np.ndarray]:
     text = values.str.normalize("NFKC").str.replace(r"[,，\s\u200b-\u200d\u2060\ufeff\u00ad]", "", regex=True)
     parts = text.str.extract(_MONEY)
     num = pd.to_numeric(parts[0], errors="coerce")
     # A unit written in the cell wins over the unit in the header.
     factor = parts[1].map({"亿元": 10000.0, "亿": 10000.0, "万元": 1.0, "万": 1.0}).fillna(scale).astype(float)
     out = (num * factor).astype(float)
-    empty = values == ""
-    bad = ~empty & (num.isna() | (num < 0) | ~np.isfinite(out))
-    return out.where(~bad & ~empty, np.nan), bad
+    bad = num.isna() | (num < 0) | ~np.isfinite(out)
+    return out.where(~bad, np.nan).to_numpy(dtype=float), bad.to_numpy(dtype=bool)
+
+
+def _money(arr: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts in 万元. Plain numbers (nearly every cell) are read by one vectorised
+    :func:`pandas.to_numeric`; the few others (``1.2亿``, ``12,000``) by the full parser."""
+    if all_of(arr, _PLAIN_NUMBER.encode()):
+        text = arr
+        empty = arr == ""
+        plain = ~empty
+    else:
+        text = np.array([v.strip() for v in arr], dtype=object)
+        plain = np.fromiter((not v.strip(_PLAIN_NUMBER) for v in text), dtype=bool, count=len(text))
+        empty = text == ""
+        plain &= ~empty
+    out = np.full(len(text), np.nan)
+    bad = np.zeros(len(text), dtype=bool)
+    if plain.any():
+        num = pd.to_numeric(text[plain], errors="coerce").astype(float)
+        val = num * scale
+        wrong = np.isnan(num) | (num < 0) | ~np.isfinite(val)
+        out[plain] = np.where(wrong, np.nan, val)
+        bad[plain] = wrong
+    rest = ~plain & ~empty
+    if rest.any():
+        o, b = _money_full(pd.Series(text[rest], dtype=object).astype(str), scale)
+        out[rest], bad[rest] = o, b
+    return out, bad
 
 
 def _ints(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,25 +190,53 @@ def _bools(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
+def parse_list(text: str) -> tuple[str, ...]:
+    """One ``;``-separated list cell (already stripped) as a tuple of ids.
+
+    Every list in the data model holds ids (segments, feeds): items are
+    normalised like ``code`` cells so that they match the ids they name."""
+    if not text:
+        return ()
+    return tuple(x for x in (re.sub(r"\s+", "", clean(p)).upper() for p in re.split(r"[;；]", text)) if x)
+
+
 def _lists(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # Every list in the data model holds ids (segments, feeds): items are
-    # normalised like ``code`` cells so that they match the ids they name.
     out = np.empty(len(u), dtype=object)
     for i, v in enumerate(u):
-        out[i] = tuple(x for x in (re.sub(r"\s+", "", clean(p)).upper() for p in re.split(r"[;；]", v)) if x)
+        out[i] = parse_list(v)
     return out, np.zeros(len(u), dtype=bool)
+
+
+def _code(v: str) -> str:
+    return re.sub(r"\s+", "", clean(v.strip())).upper()
 
 
 def _codes(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.array([re.sub(r"\s+", "", clean(v)).upper() for v in u], dtype=object)
+    # Printable ASCII without spaces (nearly every code) is unchanged by NFKC and by
+    # stripping: only the case is normalised. Anything else takes the full path.
+    if all_of(u, _CODE_CHARS):
+        return u, np.zeros(len(u), dtype=bool)
+    out = np.array([v.upper() if v.isascii() and v.isprintable() and " " not in v else _code(v) for v in u],
+                   dtype=object)
     return out, np.zeros(len(u), dtype=bool)
+
+
+_INVISIBLE_CHARS = "\ufeff\u200b\u200c\u200d\u2060\u00ad"
 
 
 def _strings(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.array([strip_invisible(v) for v in u], dtype=object)
+    # Removing invisible characters is costly on CJK text; look for any in the column once.
+    joined = _SEP.join(u)
+    if any(ch in joined for ch in _INVISIBLE_CHARS):
+        out = np.array([strip_invisible(v) for v in u], dtype=object)
+    elif no_space(u):
+        out = u
+    else:
+        out = np.array([v.strip() for v in u], dtype=object)
     return out, np.zeros(len(u), dtype=bool)
 
 
+@functools.cache
 def _vocabulary(name: str) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for canonical, spellings in ENUMS[name].items():
@@ -141,6 +254,13 @@ def _enum(name: str) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
         return out, bad
 
     return parse
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_enum(text: str, name: str) -> str:
+    """One cell of vocabulary ``name`` (e.g. ``role``): its canonical value, or ""
+    when the cell is empty or not in the vocabulary; as :func:`parse_column` reads it."""
+    return _vocabulary(name).get(norm(text.strip()), "")
 
 
 def expected_for(kind: str, jurisdictions: str = "") -> str:
@@ -166,6 +286,26 @@ PARSERS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
     "str": _strings,
 }
 _DTYPES = {"date": "datetime64[ns]", "int": float, "bool": object, "list": object, "code": object, "str": object}
+#: Kinds parsed cell by cell (mostly distinct values); the others are parsed once per distinct value.
+_PER_CELL = ("code", "str")
+
+
+def parse_cells(arr: np.ndarray, kind: str, *, unit: str = "",
+                resolve: Callable[[str], str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_column` on an object array of ``str`` cells (not yet stripped),
+    returning plain arrays: the loader's entry point, with no index to carry."""
+    if kind == "money":
+        return _money(arr, 10000.0 if "亿" in unit else 0.0001 if unit == "元" else 1.0)
+    if kind in _PER_CELL:
+        return PARSERS[kind](arr)
+    if kind == "jurisdiction":
+        def fn(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = np.array([(resolve(v) if resolve else None) or "" for v in u], dtype=object)
+            return out, np.array([v != "" and o == "" for v, o in zip(u, out, strict=True)], dtype=bool)
+        return _by_unique(arr, fn, object)
+    if kind.startswith("enum:"):
+        return _by_unique(arr, _enum(kind[5:]), object)
+    return _by_unique(arr, PARSERS[kind], _DTYPES[kind])
 
 
 def parse_column(values: pd.Series, kind: str, *, unit: str = "",
@@ -175,14 +315,6 @@ def parse_column(values: pd.Series, kind: str, *, unit: str = "",
     ``unit`` is the unit named in the header (``亿元`` scales money), and
     ``resolve`` maps jurisdiction names to ids.
     """
-    values = values.astype(str).str.strip()
-    if kind == "money":
-        return _money(values, 10000.0 if "亿" in unit else 0.0001 if unit == "元" else 1.0)
-    if kind == "jurisdiction":
-        def fn(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            out = np.array([(resolve(v) if resolve else None) or "" for v in u], dtype=object)
-            return out, np.array([v != "" and o == "" for v, o in zip(u, out, strict=True)], dtype=bool)
-        return _by_unique(values, fn, object)
-    if kind.startswith("enum:"):
-        return _by_unique(values, _enum(kind[5:]), object)
-    return _by_unique(values, PARSERS[kind], _DTYPES[kind])
+    parsed, bad = parse_cells(_texts(values), kind, unit=unit, resolve=resolve)
+    dtype = float if kind == "money" else _DTYPES.get(kind, object)
+    return pd.Series(parsed, index=values.index, dtype=dtype), pd.Series(bad, index=values.index, dtype=bool)

@@ -25,7 +25,6 @@ import pandas as pd
 
 from .. import geo
 from ..findings import Finding
-from ..state import active_consortia
 from .engine import Context, finding, register, unchecked
 from .labels import consortium_label, listing, unit_label
 from .rulebook import Rule, Rulebook
@@ -152,11 +151,11 @@ def member_view(ctx: Context) -> MemberView:
     """The :class:`MemberView` of ``ctx``, built on first use and kept on the context."""
     if _VIEW_ATTR in ctx.cache:
         return ctx.cache[_VIEW_ATTR]
-    cons = active_consortia(ctx.registry, ctx.as_of).reset_index(drop=True)
+    cons = ctx.in_force().reset_index(drop=True)
     units = ctx.registry.units.reset_index(drop=True)
     m = ctx.members
     c = pd.Index(cons["consortium_id"]).get_indexer(m["consortium_id"])
-    u = pd.Index(units["uscc"]).get_indexer(m["uscc"])
+    u = ctx.unit_positions()
     found = c >= 0  # ctx.members holds only consortia in force; kept safe all the same
     lead = (m["role"] == "lead").to_numpy() & found
     mc, mu = _distinct(c[found], u[found], len(units))

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..findings import Finding, sort_findings
-from ..registry import Registry
-from ..state import active_memberships, as_timestamp
+from ..registry import Registry, gc_paused
+from ..state import active_consortia, active_memberships, as_timestamp
 from .rulebook import Rule, Rulebook, Rulebooks, load_rulebooks
 
 __all__ = ["RULES", "Context", "register", "run_checks"]
@@ -36,6 +37,23 @@ class Context:
     def location(self, table: str, row: int | None) -> str:
         src = self.registry.source_of(table)
         return f"{src} row {row}" if row is not None else src
+
+    def unit_positions(self) -> np.ndarray:
+        """For each active membership (``members``), the position of its unit in the
+        units table (-1 when not listed), computed once per run: hashing a million
+        codes is the costly step the membership and composition rules share."""
+        if "unit_positions" not in self.cache:
+            index = pd.Index(self.registry.units["uscc"])
+            self.cache["unit_positions"] = index.get_indexer(self.members["uscc"]).astype(np.int64)
+        return self.cache["unit_positions"]
+
+    def in_force(self) -> pd.DataFrame:
+        """The consortium records in force on the as-of date
+        (:func:`~consortia.state.active_consortia`), computed once per run:
+        nearly every rule starts from them."""
+        if "in_force" not in self.cache:
+            self.cache["in_force"] = active_consortia(self.registry, self.as_of)
+        return self.cache["in_force"]
 
 
 def finding(ctx: Context, book: Rulebook, rule: Rule, message: str, *, consortium_id: str | None = None,
@@ -92,13 +110,14 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
     _register_all()
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
-    ctx = Context(registry, books, ts, active_memberships(registry, ts))
-    findings: list[Finding] = []
-    for rule_id, fn in RULES.items():
-        scoped = [(b, b.rules[rule_id]) for b in books.values() if rule_id in b.rules]
-        if scoped:
-            findings.extend(fn(ctx, scoped))
-    for rule_id, cfn in COMMON.items():
-        if rule_id in books.common:
-            findings.extend(cfn(ctx, books.common[rule_id]))
-    return sort_findings(findings)
+    with gc_paused():
+        ctx = Context(registry, books, ts, active_memberships(registry, ts))
+        findings: list[Finding] = []
+        for rule_id, fn in RULES.items():
+            scoped = [(b, b.rules[rule_id]) for b in books.values() if rule_id in b.rules]
+            if scoped:
+                findings.extend(fn(ctx, scoped))
+        for rule_id, cfn in COMMON.items():
+            if rule_id in books.common:
+                findings.extend(cfn(ctx, books.common[rule_id]))
+        return sort_findings(findings)

@@ -7,6 +7,8 @@ consortia the unit is in, so an officer can filter to their own.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -21,6 +23,9 @@ from .rulebook import Rule
 
 __all__: list[str] = []
 
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00ad"
+_SPACE = re.compile(r"\s+")
+
 
 def _unit_jurisdictions(ctx: Context, codes: Iterable[str]) -> dict[str, list[str]]:
     """For the units ``codes`` only (the few with findings): the jurisdictions of their consortia."""
@@ -30,10 +35,17 @@ def _unit_jurisdictions(ctx: Context, codes: Iterable[str]) -> dict[str, list[st
     return m.groupby("uscc")["jurisdiction"].agg(lambda s: sorted(set(s))).to_dict()
 
 
+def _reasons(ctx: Context) -> np.ndarray:
+    """Why each code of the units table is invalid ('' when valid), computed once per run."""
+    if "uscc_reasons" not in ctx.cache:
+        ctx.cache["uscc_reasons"] = validate_codes(ctx.registry.units["uscc"].to_numpy())
+    return ctx.cache["uscc_reasons"]
+
+
 @register("USCC_INVALID", common=True)
 def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
     units = pd.concat([ctx.registry.units, ctx.registry.duplicate_units], ignore_index=True)
-    reasons = validate_codes(units["uscc"].to_numpy())
+    reasons = np.concatenate([_reasons(ctx), validate_codes(ctx.registry.duplicate_units["uscc"].to_numpy())])
     bad = np.flatnonzero(reasons != "")
     if not len(bad):
         return []
@@ -54,38 +66,63 @@ def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
 def uscc_region(ctx: Context, rule: Rule) -> list[Finding]:
     units = ctx.registry.units
     codes = units["uscc"].astype(str)
-    checkable = (codes.str.len() == 18) & ~codes.str.startswith(FOREIGN_PREFIX) & (units["city"] != "")
+    checkable = ((codes.str.len() == 18) & ~codes.str.startswith(FOREIGN_PREFIX) & (units["city"] != "")).to_numpy()
     u = units[checkable]
     if u.empty:
         return []
     city = geo.normalize_cities(u["city"])
-    prefixes = city.map(lambda c: geo.city_prefixes(c) if c else ())
     code4 = u["uscc"].str.slice(2, 6)
-    valid = validate_codes(u["uscc"].to_numpy()) == ""
-    mismatch = pd.Series([bool(p) and c not in p for p, c in zip(prefixes, code4, strict=True)],
-                         index=u.index) & valid
-    hits = u.index[mismatch.to_numpy()]
-    juris = _unit_jurisdictions(ctx, u.loc[hits, "uscc"])
+    valid = _reasons(ctx)[checkable] == ""
+    # Judged once per distinct (city, division prefix): a registry holds a few thousand.
+    c_codes, c_uniques = pd.factorize(city, use_na_sentinel=True)
+    p_codes, p_uniques = pd.factorize(code4)
+    width = max(len(p_uniques), 1)
+    pairs, inverse = np.unique((c_codes.astype(np.int64) + 1) * width + p_codes, return_inverse=True)
+    prefixes = [(), *[geo.city_prefixes(c) if c else () for c in c_uniques]]
+    judged = np.array([bool(p) and c4 not in p
+                       for p, c4 in zip([prefixes[i] for i in pairs // width], p_uniques[pairs % width], strict=True)],
+                      dtype=bool)
+    hits = np.flatnonzero(judged[inverse] & valid)
+    if not len(hits):
+        return []
+    juris = _unit_jurisdictions(ctx, u["uscc"].iloc[hits])
     out = []
-    for idx in hits:
-        row = u.loc[idx]
-        coded = geo.city_of_division(row["uscc"][2:8]) or f"division {row['uscc'][2:8]}"
+    for uscc, name, declared, row in zip(u["uscc"].iloc[hits], u["name"].iloc[hits], city.iloc[hits],
+                                         u["_row"].iloc[hits], strict=True):
+        coded = geo.city_of_division(uscc[2:8]) or f"division {uscc[2:8]}"
         out.append(Finding(
-            "USCC_REGION_MISMATCH", rule.severity, False, None, None, row["uscc"],
-            f"{row['name']} declares registration in {city[idx]} but its code {row['uscc']} "
-            f"was issued in {coded}.",
-            rule.citation, ctx.location("units", int(row["_row"])),
-            {"declared_city": city[idx], "code_city": coded, "jurisdictions": juris.get(row["uscc"], [])},
+            "USCC_REGION_MISMATCH", rule.severity, False, None, None, uscc,
+            f"{name} declares registration in {declared} but its code {uscc} was issued in {coded}.",
+            rule.citation, ctx.location("units", int(row)),
+            {"declared_city": declared, "code_city": coded, "jurisdictions": juris.get(uscc, [])},
         ))
     return out
+
+
+def _name_keys(names: pd.Series) -> np.ndarray:
+    """Each name as compared for duplicates: :func:`~consortia.loaders.text.norm` with
+    every space removed. The column is normalised as one string (NFKC, case folding
+    and the removals act character by character), not one call per unit."""
+    cells = names.astype(str).to_numpy(dtype=object)
+    joined = "\x00".join(cells)
+    if len(cells) and joined.count("\x00") == len(cells) - 1:
+        text = unicodedata.normalize("NFKC", joined)
+        for ch in _INVISIBLE:
+            if ch in text:
+                text = text.replace(ch, "")
+        text = _SPACE.sub("", text.casefold())
+        return np.array(text.split("\x00"), dtype=object)
+    return np.array(["".join(norm(str(v)).split()) for v in cells], dtype=object)
 
 
 @register("DUPLICATE_UNIT", common=True)
 def duplicate_unit(ctx: Context, rule: Rule) -> list[Finding]:
     units = ctx.registry.units
     out = []
-    first_row = dict(zip(units["uscc"], units["_row"], strict=True))
-    for _, row in ctx.registry.duplicate_units.iterrows():
+    dups = ctx.registry.duplicate_units
+    first = units["_row"].to_numpy()[pd.Index(units["uscc"]).get_indexer(dups["uscc"])] if len(dups) else []
+    first_row = dict(zip(dups["uscc"], first, strict=True))
+    for _, row in dups.iterrows():
         out.append(Finding(
             "DUPLICATE_UNIT", rule.severity, False, None, None, row["uscc"],
             f"Code {row['uscc']} is listed twice in the units table (rows {first_row[row['uscc']]} and "
@@ -93,9 +130,9 @@ def duplicate_unit(ctx: Context, rule: Rule) -> list[Finding]:
             rule.citation, ctx.location("units", int(row["_row"])),
             {"rows": [int(first_row[row["uscc"]]), int(row["_row"])]},
         ))
-    key = units["name"].map(lambda s: "".join(norm(str(s)).split()))
-    named = units.assign(_key=key)[key != ""]
-    multi = named[named.duplicated("_key", keep=False)]
+    key = pd.Series(_name_keys(units["name"]), index=units.index, dtype=object)
+    dup_name = ((key != "") & key.duplicated(keep=False)).to_numpy()
+    multi = units[dup_name].assign(_key=key.to_numpy()[dup_name])
     for _, g in multi.groupby("_key", sort=True):
         codes = list(g["uscc"])
         out.append(Finding(

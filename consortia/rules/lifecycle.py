@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..findings import Finding
 from ..registry import Registry
-from ..state import active_consortia, active_memberships, as_timestamp
+from ..state import active_memberships, as_timestamp
 from .engine import Context, finding, register, unchecked
 from .labels import consortium_label as _cons_label
 from .labels import iso as _iso
@@ -97,9 +97,13 @@ def _plus_years(s: pd.Series, years: int) -> pd.Series:
 
 
 def _scope(ctx: Context, book: Rulebook) -> pd.DataFrame:
-    """Consortium records of ``book``'s jurisdiction in force on the as-of date."""
-    cons = active_consortia(ctx.registry, ctx.as_of)
-    return _slim(cons[cons["jurisdiction"] == book.jurisdiction])
+    """Consortium records of ``book``'s jurisdiction in force on the as-of date
+    (computed once per jurisdiction and run; callers derive, never modify)."""
+    key = f"lifecycle:scope:{book.jurisdiction}"
+    if key not in ctx.cache:
+        cons = ctx.in_force()
+        ctx.cache[key] = _slim(cons[(cons["jurisdiction"] == book.jurisdiction).to_numpy()])
+    return ctx.cache[key]
 
 
 def _slim(cons: pd.DataFrame) -> pd.DataFrame:
@@ -179,20 +183,30 @@ def _lineage(consortia: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _lineage_of(ctx: Context, ids: pd.Series) -> pd.DataFrame:
+    """:func:`_lineage` of ``ids`` (records of the registry, in its order), cut from the
+    lineage of every record, which is computed once per run."""
+    if "lifecycle:lineage" not in ctx.cache:
+        allc = ctx.registry.consortia
+        ctx.cache["lifecycle:lineage"] = _lineage(allc, allc["consortium_id"])
+    full = ctx.cache["lifecycle:lineage"]
+    return full[full["consortium_id"].isin(ids).to_numpy()].reset_index(drop=True)
+
+
 def _evaluations(ctx: Context, ids: pd.Series) -> pd.DataFrame:
     """Evaluations on or before the as-of date that each record sees: its own and those of
     the records it was recognised from (``source_id`` says whose)."""
     ev = ctx.registry.table("evaluations")
     ev = ev[ev["evaluated_on"].notna() & (ev["evaluated_on"] <= ctx.as_of)]
     ev = ev[["consortium_id", "evaluated_on", "grade", "rectification_passed_on", "_row"]].rename(columns={"_row": "src_row"})
-    lin = _lineage(ctx.registry.consortia, ids)
+    lin = _lineage_of(ctx, ids)
     return lin.merge(ev.rename(columns={"consortium_id": "source_id"}), on="source_id", how="inner")
 
 
 def _inherited(ctx: Context, cons: pd.DataFrame, column: str) -> pd.Series:
     """Whether each record, or one it was recognised from, has ``column`` filled in."""
     allc = ctx.registry.consortia
-    lin = _lineage(allc, cons["consortium_id"])
+    lin = _lineage_of(ctx, cons["consortium_id"])
     has = pd.Series(_present(allc[column]).to_numpy(), index=allc["consortium_id"].to_numpy())
     got = lin["source_id"].map(has).fillna(False).astype(bool).groupby(lin["consortium_id"]).any()
     return cons["consortium_id"].map(got).fillna(False).astype(bool)

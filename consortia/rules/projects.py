@@ -10,10 +10,10 @@ whose units are not listed, is reported as not checkable.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..findings import Finding
-from ..state import active_consortia
 from .engine import Context, finding, register, unchecked
 from .labels import iso as _iso
 from .labels import listing, unit_label
@@ -62,16 +62,36 @@ def _projects(ctx: Context, book: Rulebook, rule: Rule, cons: pd.DataFrame) -> t
     return p[~no_level & ~no_lead & p["level"].isin(levels)], out
 
 
-def _members_on(ctx: Context, p: pd.DataFrame) -> pd.DataFrame:
-    """(project_id, uscc, role): the members of each project's consortium on the project's date."""
-    m = ctx.registry.memberships[["consortium_id", "uscc", "role", "joined_on", "left_on"]]
+def _live_on(j: pd.DataFrame) -> pd.Series:
+    """Rows of a projects x memberships join whose membership counts on the project's date."""
+    return (j["joined_on"].isna() | (j["joined_on"] <= j["on"])) & (j["left_on"].isna() | (j["left_on"] > j["on"]))
+
+
+def _leads_on(ctx: Context, p: pd.DataFrame) -> pd.DataFrame:
+    """(project_id, uscc): the leads of each project's consortium on the project's date.
+    Only lead memberships are joined (a few per consortium), never every member."""
+    m = ctx.registry.memberships
+    m = m.loc[(m["role"] == "lead").to_numpy(), ["consortium_id", "uscc", "joined_on", "left_on"]]
     j = p[["project_id", "consortium_id", "on"]].merge(m, on="consortium_id")
-    live = (j["joined_on"].isna() | (j["joined_on"] <= j["on"])) & (j["left_on"].isna() | (j["left_on"] > j["on"]))
-    return j[live][["project_id", "uscc", "role"]]
+    return j[_live_on(j)][["project_id", "uscc"]]
+
+
+def _members_among(ctx: Context, p: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """For each (project_id, uscc) row of ``units``: whether the unit was a member of
+    the project's consortium on the project's date. The pairs are joined to the
+    memberships by (consortium, unit), so the work follows the project units, not the
+    size of the consortia."""
+    m = ctx.registry.memberships[["consortium_id", "uscc", "joined_on", "left_on"]]
+    q = units.reset_index(drop=True).merge(p[["project_id", "consortium_id", "on"]], on="project_id", how="left")
+    q["_i"] = np.arange(len(q))
+    j = q.merge(m, on=["consortium_id", "uscc"])
+    hit = np.zeros(len(q), dtype=bool)
+    hit[j.loc[_live_on(j).to_numpy(), "_i"].to_numpy()] = True
+    return pd.Series(hit, index=units.index)
 
 
 def _scope(ctx: Context, book: Rulebook) -> pd.DataFrame:
-    cons = active_consortia(ctx.registry, ctx.as_of)
+    cons = ctx.in_force()
     return cons[cons["jurisdiction"] == book.jurisdiction]
 
 
@@ -89,12 +109,17 @@ def project_lead(ctx: Context, scoped: Scoped) -> list[Finding]:
         out.extend(skipped)
         if p.empty:
             continue
-        mem = _members_on(ctx, p)
-        leads = mem[mem["role"] == "lead"].groupby("project_id")["uscc"].agg(lambda s: sorted(set(s)))
-        p = p.assign(leads=p["project_id"].map(leads))
-        ok = pd.Series([isinstance(ls, list) and u in ls for u, ls in zip(p["lead_uscc"], p["leads"], strict=True)],
-                       index=p.index, dtype=bool)
-        for r in p[~ok].sort_values("project_id").itertuples(index=False):
+        lead_pairs = _leads_on(ctx, p).drop_duplicates()
+        ok = pd.MultiIndex.from_frame(p[["project_id", "lead_uscc"]]).isin(
+            pd.MultiIndex.from_frame(lead_pairs))
+        bad = p[~ok]
+        # The leads of the failing projects only, each list sorted.
+        mine = lead_pairs[lead_pairs["project_id"].isin(bad["project_id"]).to_numpy()].sort_values(["project_id", "uscc"])
+        leads: dict[str, list[str]] = {}
+        for pid, u in zip(mine["project_id"].tolist(), mine["uscc"].tolist(), strict=True):
+            leads.setdefault(pid, []).append(u)
+        bad = bad.assign(leads=[leads.get(pid) for pid in bad["project_id"].tolist()])
+        for r in bad.sort_values("project_id").itertuples(index=False):
             ls = r.leads if isinstance(r.leads, list) else []
             held = "; ".join(_label(u, names.get(u)) for u in ls) or "none recorded"
             out.append(finding(
@@ -137,15 +162,16 @@ def project_member_share(ctx: Context, scoped: Scoped) -> list[Finding]:
             continue
         units = pd.concat([pm, p[["project_id", "lead_uscc"]].rename(columns={"lead_uscc": "uscc"})],
                           ignore_index=True).drop_duplicates()
-        mem = _members_on(ctx, p)[["project_id", "uscc"]].drop_duplicates()
-        units = units.merge(mem.assign(member=True), on=["project_id", "uscc"], how="left")
-        units["member"] = units["member"].fillna(False).astype(bool)
+        units = units.assign(member=_members_among(ctx, p, units))
         total = units.groupby("project_id").size()
         inside = units.groupby("project_id")["member"].sum()
-        outsiders = units[~units["member"]].sort_values("uscc").groupby("project_id")["uscc"].agg(list)
         p = p.assign(total=p["project_id"].map(total), inside=p["project_id"].map(inside).astype(int))
         # 以上 is inclusive; compare counts so that exactly half is never lost to rounding.
         bad = p[p["inside"] < need * p["total"] - 1e-9]
+        out_rows = units[(~units["member"] & units["project_id"].isin(bad["project_id"])).to_numpy()].sort_values("uscc")
+        outsiders: dict[str, list[str]] = {}
+        for pid, u in zip(out_rows["project_id"].tolist(), out_rows["uscc"].tolist(), strict=True):
+            outsiders.setdefault(pid, []).append(u)
         for r in bad.sort_values("project_id").itertuples(index=False):
             share = r.inside / r.total
             others = outsiders.get(r.project_id, [])
