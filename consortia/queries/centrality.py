@@ -15,12 +15,12 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from .network import Network
+from .network import Network, grouped_tuples
 
 __all__ = ["BROKER_COLUMNS", "COMPONENT_COLUMNS", "EXACT_BUDGET", "bipartite", "brokers", "components"]
 
 #: Exact betweenness costs about nodes × edges; beyond this many we sample sources.
-EXACT_BUDGET = 15_000_000
+EXACT_BUDGET = 6_000_000
 BROKER_COLUMNS = ("rank", "uscc", "name", "city", "betweenness", "bodies", "jurisdictions", "bridges_jurisdictions",
                   "cut_vertex", "component", "method")
 COMPONENT_COLUMNS = ("component", "units", "consortia", "jurisdictions", "largest_consortia")
@@ -80,8 +80,8 @@ def brokers(net: Network, top: int | None = 50, sample: int | None = None, seed:
     comp = _component_ids(g, units, bodies)
     bm = net.body_members.merge(net.body_info[["jurisdictions"]], left_on="body_id", right_index=True)
     n_bodies = bm.groupby("uscc").size().reindex(units).fillna(0).astype(int)
-    uj = bm[["uscc", "jurisdictions"]].explode("jurisdictions").drop_duplicates().sort_values(["uscc", "jurisdictions"])
-    jurs = uj.groupby("uscc")["jurisdictions"].agg(tuple).reindex(units)
+    uj = bm[["uscc", "jurisdictions"]].explode("jurisdictions").drop_duplicates()
+    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"]).reindex(units)
     info = net.unit_rows(units)
     out = pd.DataFrame({
         "uscc": units.to_numpy(), "name": info["name"].fillna("").to_numpy(), "city": info["city"].fillna("").to_numpy(),
