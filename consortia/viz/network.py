@@ -353,12 +353,7 @@ def build_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.T
     n_members_view = int(m["uscc"].nunique()) + len(cons)
     agg = n_members_view > max_nodes if aggregate is None else aggregate
     t0 = time.perf_counter()
-    jorder = sorted(set(registry.consortia["jurisdiction"]))
-    jurisdictions = {j: {"name": books[j].name_zh if j in books else j, "color": _color_of(j, jorder)}
-                     for j in sorted(set(cons["jurisdiction"]))}
-    chains_t = registry.table("chains")
-    chain_names = dict(zip(chains_t["chain_id"], chains_t["chain_name"], strict=True))
-    chains = {c: chain_names.get(c) or c for c in sorted(set(cons["chain_id"]) - {""})}
+    jurisdictions, chains = _legend_maps(registry, books, cons)
     unit_marks, cons_marks = finding_marks(findings)
     if agg:
         view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed)
@@ -377,6 +372,17 @@ def build_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.T
     return view
 
 
+def _legend_maps(registry: Registry, books: Rulebooks, cons: pd.DataFrame
+                 ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The jurisdictions shown (name and a colour stable across views) and the chains' names."""
+    jorder = sorted(set(registry.consortia["jurisdiction"]))
+    jurisdictions = {j: {"name": books[j].name_zh if j in books else j, "color": _color_of(j, jorder)}
+                     for j in sorted(set(cons["jurisdiction"]))}
+    chains_t = registry.table("chains")
+    chain_names = dict(zip(chains_t["chain_id"], chains_t["chain_name"], strict=True))
+    return jurisdictions, {c: chain_names.get(c) or c for c in sorted(set(cons["chain_id"]) - {""})}
+
+
 def build_overlap_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.Timestamp | None = None,
                        findings: list[Finding] | None = None, *, top_links: int = 3, seed: int = 1) -> NetworkView:
     """The cross-city picture: jurisdictions, and the consortium bodies that share members
@@ -385,12 +391,7 @@ def build_overlap_view(registry: Registry, books: Rulebooks, as_of: dt.date | st
     ts = as_timestamp(as_of)
     cons = active_consortia(registry, ts).drop_duplicates("consortium_id")
     m = active_memberships(registry, ts)
-    jorder = sorted(set(registry.consortia["jurisdiction"]))
-    jurisdictions = {j: {"name": books[j].name_zh if j in books else j, "color": _color_of(j, jorder)}
-                     for j in sorted(set(cons["jurisdiction"]))}
-    chains_t = registry.table("chains")
-    chain_names = dict(zip(chains_t["chain_id"], chains_t["chain_name"], strict=True))
-    chains = {c: chain_names.get(c) or c for c in sorted(set(cons["chain_id"]) - {""})}
+    jurisdictions, chains = _legend_maps(registry, books, cons)
     _, cons_marks = finding_marks(findings)
     view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed, cross_only=True)
     view.physics = len(view.nodes) <= PHYSICS_MAX_NODES
