@@ -38,7 +38,8 @@ from .. import geo
 from ..errors import InputError, Problem
 from .network import ROLES, Network, body_members_of
 
-__all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "gaps", "segment_order"]
+__all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "coverage_frame", "coverage_grid", "gaps", "segment_order",
+           "tier_counts"]
 
 STAGE_RANK = {"upstream": 0, "midstream": 1, "downstream": 2}
 SEGMENT_COLUMNS = ("chain_id", "chain_name", "segment_id", "segment_name", "stage", "parent", "depth", "order")
@@ -136,26 +137,52 @@ def _scopes(net: Network, segs: pd.DataFrame, by: str, consortium: str | None) -
     return sc.sort_values(["chain_id", "scope"]).reset_index(drop=True)
 
 
-def _matrix(net: Network, chain: str | None, by: str, consortium: str | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def coverage_frame(net: Network, chain: str | None, by: str, consortium: str | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The segments in display order (:func:`segment_order`) and the scopes: the
+    rows and columns of the coverage matrix, before anything is counted."""
     if by not in ("consortium", "jurisdiction"):
         raise ValueError("by must be 'consortium' or 'jurisdiction'")
     segs = segment_order(_chains_or_error(net, chain))
-    scopes = _scopes(net, segs, by, consortium)
+    return segs, _scopes(net, segs, by, consortium)
+
+
+def tier_counts(cov: pd.DataFrame, col: str) -> pd.DataFrame:
+    """Distinct units per (chain, scope, segment) and strongest tier in the scope:
+    ``chain_id, scope, segment_id, rank, n`` from the coverage facts ``cov``."""
+    best = cov.sort_values("rank", kind="stable").drop_duplicates(["chain_id", col, "segment_id", "uscc"])
+    counts = best.groupby(["chain_id", col, "segment_id", "rank"], sort=False).size().rename("n").reset_index()
+    return counts.rename(columns={col: "scope"})[["chain_id", "scope", "segment_id", "rank", "n"]]
+
+
+def coverage_grid(segs: pd.DataFrame, scopes: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """The long coverage matrix: one row per segment and scope, a column per tier.
+
+    ``counts`` is :func:`tier_counts`' shape, however it was counted (here, or
+    by a database backend on its server), so every backend's matrix agrees.
+    """
+    grid = scopes[["chain_id", "scope"]].merge(segs, on="chain_id")
+    if len(counts):
+        counts = counts.astype({"rank": np.int64, "n": np.int64})
+        wide = counts.groupby(["chain_id", "scope", "segment_id", "rank"], sort=False)["n"].sum().unstack(
+            "rank", fill_value=0)
+        wide = wide.reindex(columns=range(len(ROLES)), fill_value=0)
+        wide.columns = list(ROLES)
+        grid = grid.merge(wide.reset_index(), on=["chain_id", "scope", "segment_id"], how="left")
+    else:
+        grid = grid.assign(**{r: 0 for r in ROLES})
+    grid[list(ROLES)] = grid[list(ROLES)].fillna(0).astype(int)
+    grid["total"] = grid[list(ROLES)].sum(axis=1)
+    return grid.sort_values(["chain_id", "order", "scope"], kind="stable").reset_index(drop=True)
+
+
+def _matrix(net: Network, chain: str | None, by: str, consortium: str | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    segs, scopes = coverage_frame(net, chain, by, consortium)
     everywhere = _covering(net, segs)
     col = "consortium_id" if by == "consortium" else "jurisdiction"
     cov = everywhere[everywhere[col].isin(set(scopes["scope"]))]
-    best = cov.sort_values("rank", kind="stable").drop_duplicates(["chain_id", col, "segment_id", "uscc"])
-    counts = best.groupby(["chain_id", col, "segment_id", "rank"], sort=False).size().unstack("rank", fill_value=0)
-    counts = counts.reindex(columns=range(len(ROLES)), fill_value=0)
-    counts.columns = list(ROLES)
-    counts.index.names = ["chain_id", "scope", "segment_id"]
-    grid = scopes[["chain_id", "scope"]].merge(segs, on="chain_id")
-    grid = grid.merge(counts.reset_index(), on=["chain_id", "scope", "segment_id"], how="left")
-    grid[list(ROLES)] = grid[list(ROLES)].fillna(0).astype(int)
-    grid["total"] = grid[list(ROLES)].sum(axis=1)
-    grid = grid.sort_values(["chain_id", "order", "scope"], kind="stable").reset_index(drop=True)
-    return grid, scopes, everywhere
+    return coverage_grid(segs, scopes, tier_counts(cov, col)), scopes, everywhere
 
 
 def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:

@@ -90,7 +90,10 @@ class Network:
     :meth:`fetch_chains` (columns as documented on :class:`EmbeddedNetwork`).
     Everything else here (bodies, the incidence matrix, the queries) is
     derived from those in Python, the same code for every backend; a backend
-    may still override a query method to answer it natively.
+    may still override a query method (or :meth:`shared_units`, or the
+    ``body_members`` pairs) to answer it natively, and reuse the row-building
+    halves of the query modules (``overlaps.cross_unit_rows``,
+    ``overlaps.same_body_rows``, ``chains.coverage_grid``) so the rows agree.
     """
 
     as_of: pd.Timestamp
@@ -226,10 +229,17 @@ class Network:
 
         return near_duplicates(self, threshold, top)
 
-    def projection(self, min_shared: int = 1) -> pd.DataFrame:
+    def projection(self, min_shared: int = 1, min_jaccard: float = 0.0) -> pd.DataFrame:
         from .overlaps import projection
 
-        return projection(self, min_shared)
+        return projection(self, min_shared, min_jaccard)
+
+    def shared_units(self, pairs: pd.DataFrame) -> pd.Series:
+        """The sorted codes of the units each pair of bodies (columns ``a``, ``b``)
+        shares, aligned with ``pairs``: asked only for the pairs a query returns."""
+        from .overlaps import shared_units
+
+        return shared_units(self, pairs)
 
     def coverage(self, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
         from .chains import coverage

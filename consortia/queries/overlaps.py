@@ -19,8 +19,9 @@ import scipy.sparse as sp
 
 from .network import Network, grouped_tuples
 
-__all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_units", "near_duplicates", "projection",
-           "same_body", "shared_pairs"]
+__all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_unit_rows", "cross_units", "jaccard",
+           "multi_record_bodies", "near_duplicates", "projection", "same_body", "same_body_rows", "shared_pairs",
+           "shared_units"]
 
 CROSS_UNIT_COLUMNS = ("uscc", "name", "city", "bodies", "jurisdictions", "levels", "places", "consortia")
 PAIR_COLUMNS = ("consortium_a", "consortium_b", "name_a", "name_b", "jurisdictions_a", "jurisdictions_b",
@@ -44,11 +45,24 @@ def cross_units(net: Network) -> pd.DataFrame:
     uj = uj.explode("jurisdictions").drop_duplicates(["uscc", "jurisdictions"])
     n_jur = uj.groupby("uscc").size()
     chosen = n_bodies.index[(n_bodies >= 2).to_numpy() & (n_jur.reindex(n_bodies.index) >= 2).to_numpy()]
-    if len(chosen) == 0:
-        return pd.DataFrame(columns=list(CROSS_UNIT_COLUMNS))
     uj = uj[uj["uscc"].isin(chosen)]
     jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"])
-    meta = {j: net.jurisdiction_meta(j) for j in set(uj["jurisdictions"])}
+    counts = pd.DataFrame({"uscc": chosen.to_numpy(), "bodies": n_bodies.reindex(chosen).to_numpy(),
+                           "jurisdictions": jurs.reindex(chosen).to_numpy()})
+    return cross_unit_rows(net, counts)
+
+
+def cross_unit_rows(net: Network, counts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`cross_units` for the units chosen (``counts``: ``uscc``,
+    ``bodies`` and ``jurisdictions``, a sorted tuple), named, placed and ordered.
+
+    Split from the counting so that a backend counting on its server gives
+    the same rows: only the chosen units' memberships and names are asked for.
+    """
+    if len(counts) == 0:
+        return pd.DataFrame(columns=list(CROSS_UNIT_COLUMNS))
+    chosen = pd.Index(counts["uscc"])
+    meta = {j: net.jurisdiction_meta(j) for js in counts["jurisdictions"] for j in js}
     m = net.members_where(units=chosen)
     recs = grouped_tuples(m["uscc"], m["consortium_id"] + ":" + m["role"])
     info = net.unit_rows(chosen)
@@ -56,8 +70,8 @@ def cross_units(net: Network) -> pd.DataFrame:
         "uscc": chosen.to_numpy(),
         "name": info["name"].fillna("").to_numpy(),
         "city": info["city"].fillna("").to_numpy(),
-        "bodies": n_bodies.reindex(chosen).to_numpy().astype(int),
-        "jurisdictions": jurs.reindex(chosen).to_numpy(),
+        "bodies": counts["bodies"].to_numpy().astype(int),
+        "jurisdictions": counts["jurisdictions"].to_numpy(),
     })
     out["levels"] = [tuple(sorted({meta[j]["level"] for j in js})) for js in out["jurisdictions"]]
     out["places"] = [tuple(dict.fromkeys(meta[j]["city"] or meta[j]["province"] or j for j in js))
@@ -68,13 +82,16 @@ def cross_units(net: Network) -> pd.DataFrame:
     return out.drop(columns="_nj").reset_index(drop=True)[list(CROSS_UNIT_COLUMNS)]
 
 
-def projection(net: Network, min_shared: int = 1) -> pd.DataFrame:
+def projection(net: Network, min_shared: int = 1, min_jaccard: float = 0.0) -> pd.DataFrame:
     """The consortium projection: every pair of bodies sharing members, with the count.
 
-    Columns ``a, b, shared, members_a, members_b`` (``a < b``). This is the
-    weighted consortium–consortium graph that the unit–unit projection would
-    be too large to give; it feeds :func:`shared_pairs`, brokers' aggregated
-    views and the briefing's overlap picture.
+    Columns ``a, b, shared, members_a, members_b`` (``a < b``), in ``(a, b)``
+    order, so that every backend lists them alike. ``min_jaccard`` keeps only
+    pairs whose :func:`jaccard` reaches it (what :func:`near_duplicates` asks,
+    so a database backend can filter on its server). This is the weighted
+    consortium–consortium graph that the unit–unit projection would be too
+    large to give; it feeds :func:`shared_pairs`, brokers' aggregated views and
+    the briefing's overlap picture.
     """
     inc = net.incidence
     m = inc.matrix
@@ -82,14 +99,25 @@ def projection(net: Network, min_shared: int = 1) -> pd.DataFrame:
     keep = prod.data >= max(min_shared, 1)
     sizes = np.asarray(m.sum(axis=1)).ravel()
     a, b, shared = prod.row[keep], prod.col[keep], prod.data[keep]
-    return pd.DataFrame({
+    order = np.lexsort((b, a))  # body indices follow the sorted ids: (a, b) order
+    a, b, shared = a[order], b[order], shared[order]
+    out = pd.DataFrame({
         "a": inc.bodies.to_numpy()[a], "b": inc.bodies.to_numpy()[b], "shared": shared.astype(int),
         "members_a": sizes[a].astype(int), "members_b": sizes[b].astype(int),
     })
+    if min_jaccard > 0:
+        out = out[(jaccard(out) >= min_jaccard - 1e-12).to_numpy()].reset_index(drop=True)
+    return out
 
 
-def _shared_lists(net: Network, pairs: pd.DataFrame) -> pd.Series:
-    """The sorted shared unit codes of each (a, b) pair, from one self-join."""
+def jaccard(p: pd.DataFrame) -> pd.Series:
+    """Shared members over members of either body, rounded to 4 decimals (projection rows)."""
+    return (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
+
+
+def shared_units(net: Network, pairs: pd.DataFrame) -> pd.Series:
+    """The sorted shared unit codes of each (a, b) pair, from one self-join
+    (the default of :meth:`Network.shared_units`)."""
     bm = net.body_members[["body_id", "uscc"]]
     wanted = pd.Index(pd.concat([pairs["a"], pairs["b"]]).unique())
     bm = bm[bm["body_id"].isin(wanted)]
@@ -110,8 +138,8 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None) -> p
     records' jurisdictions. Most shared first, then highest Jaccard, then ids;
     ``top`` keeps the first rows (the shared units are listed only for those).
     """
-    p = projection(net, min_shared)
-    p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
+    p = net.projection(min_shared)
+    p["jaccard"] = jaccard(p)
     p = p.sort_values(["shared", "jaccard", "a", "b"], ascending=[False, False, True, True], kind="stable")
     return _pair_rows(net, p.head(top) if top is not None else p)
 
@@ -131,7 +159,7 @@ def _pair_rows(net: Network, p: pd.DataFrame) -> pd.DataFrame:
         "members_a": p["members_a"].to_numpy(), "members_b": p["members_b"].to_numpy(),
         "shared": p["shared"].to_numpy(), "jaccard": p["jaccard"].to_numpy(),
     })
-    out["shared_units"] = _shared_lists(net, p).to_numpy()
+    out["shared_units"] = net.shared_units(p[["a", "b"]]).to_numpy()
     return out[list(PAIR_COLUMNS)]
 
 
@@ -146,9 +174,8 @@ def near_duplicates(net: Network, threshold: float = 0.5, top: int | None = None
     """
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    p = projection(net, 1)
-    p["jaccard"] = (p["shared"] / (p["members_a"] + p["members_b"] - p["shared"])).round(4)
-    p = p[p["jaccard"] >= threshold - 1e-12]
+    p = net.projection(1, min_jaccard=threshold)
+    p["jaccard"] = jaccard(p)
     bi = net.body_info
     ca, cb = bi["chain_id"].reindex(p["a"]).to_numpy(), bi["chain_id"].reindex(p["b"]).to_numpy()
     ja, jb = bi["jurisdictions"].reindex(p["a"]).to_numpy(), bi["jurisdictions"].reindex(p["b"]).to_numpy()
@@ -165,8 +192,7 @@ def same_body(net: Network) -> pd.DataFrame:
     are listed in every record, and the units listed in only some (a roster
     that drifted between the province's and the city's books).
     """
-    bi = net.body_info
-    multi = bi[bi["records"].map(len) > 1]
+    multi = multi_record_bodies(net)
     if multi.empty:
         return pd.DataFrame(columns=list(SAME_BODY_COLUMNS))
     m = net.members_where(bodies=multi.index)
@@ -174,14 +200,30 @@ def same_body(net: Network) -> pd.DataFrame:
     per_unit["records"] = per_unit["body_id"].map(multi["records"].map(len))
     every = per_unit[per_unit["n"] == per_unit["records"]].groupby("body_id").size()
     some = per_unit[per_unit["n"] < per_unit["records"]]
-    some_lists = grouped_tuples(some["body_id"], some["uscc"])
-    total = per_unit.groupby("body_id").size()
+    counts = pd.DataFrame({"members": per_unit.groupby("body_id").size(), "in_every_record": every,
+                           "in_some_records": grouped_tuples(some["body_id"], some["uscc"])})
+    return same_body_rows(net, multi, counts)
+
+
+def multi_record_bodies(net: Network) -> pd.DataFrame:
+    """The rows of :attr:`Network.body_info` with more than one record in force."""
+    bi = net.body_info
+    return bi[bi["records"].map(len) > 1]
+
+
+def same_body_rows(net: Network, multi: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`same_body` from the bodies (:func:`multi_record_bodies`) and,
+    indexed by body, ``members``, ``in_every_record`` and ``in_some_records``
+    (a sorted tuple); split so that a backend counting on its server gives the same rows."""
+    if multi.empty:
+        return pd.DataFrame(columns=list(SAME_BODY_COLUMNS))
     out = pd.DataFrame({
         "body_id": multi.index.to_numpy(), "name": multi["name"].to_numpy(),
         "records": multi["records"].to_numpy(), "jurisdictions": multi["jurisdictions"].to_numpy(),
     })
     out["levels"] = [tuple(sorted({net.jurisdiction_meta(j)["level"] for j in js})) for js in out["jurisdictions"]]
-    out["members"] = total.reindex(multi.index).fillna(0).astype(int).to_numpy()
-    out["in_every_record"] = every.reindex(multi.index).fillna(0).astype(int).to_numpy()
-    out["in_some_records"] = [x if isinstance(x, tuple) else () for x in some_lists.reindex(multi.index)]
+    counts = counts.reindex(multi.index)
+    out["members"] = counts["members"].fillna(0).astype(int).to_numpy()
+    out["in_every_record"] = counts["in_every_record"].fillna(0).astype(int).to_numpy()
+    out["in_some_records"] = [x if isinstance(x, tuple) else () for x in counts["in_some_records"]]
     return out[list(SAME_BODY_COLUMNS)]
