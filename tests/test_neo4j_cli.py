@@ -134,3 +134,66 @@ def test_add_member_with_the_neo4j_backend(neo4j_settings, make_registry):
     assert m[["consortium_id", "role", "exemption"]].values.tolist() == [["NN-1", "lead", ""],
                                                                          ["NN-2", "lead", "一事一议第2号"]]
     assert m["segments"].tolist() == [(), ("S1", "S2")]
+
+
+def _embedded(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"NEO4J_PASSWORD": None, "NEO4J_URI": None})
+
+
+def test_every_read_command_answers_from_the_database_as_from_the_file(neo4j_settings, demo_dir, tmp_path):
+    """What an officer or planner types with --backend neo4j prints what the same
+    command prints on the file that was pushed: byte for byte in JSON."""
+    assert run(neo4j_settings, "neo4j", "push", str(demo_dir)).exit_code == 0
+    units = load_registry(demo_dir).memberships["uscc"].value_counts().index[:2].tolist()
+    day = ("--as-of", "2026-06-30")
+    commands = [
+        ("check", "--format", "json", *day),
+        ("check", "--format", "json", "-j", "nanning", "--as-of", "2025-01-01"),
+        *(("overlaps", "--kind", k, "--format", "json", *day) for k in ("units", "pairs", "same-body", "near-duplicates")),
+        ("overlaps", "--kind", "pairs", "--min-shared", "1", "--limit", "0", "--format", "json", *day),
+        ("coverage", "--format", "json", *day),
+        ("coverage", "--by", "jurisdiction", "--format", "csv", *day),
+        ("gaps", "--format", "json", *day),
+        ("gaps", "--by", "consortium", "--candidates", "5", "--format", "json", *day),
+        ("brokers", "--format", "json", *day),
+        ("components", "--format", "json", *day),
+    ]
+    for cmd in commands:
+        want = _embedded(cmd[0], str(demo_dir), *cmd[1:])
+        got = run(neo4j_settings, *cmd, "--backend", "neo4j")
+        assert want.exit_code in (0, 1) and len(want.stdout) > 10, (cmd, want.output)
+        assert (got.exit_code, got.stdout) == (want.exit_code, want.stdout), cmd
+    want = _embedded("path", str(demo_dir), *units, "--format", "json", *day)
+    got = run(neo4j_settings, "path", *units, "--format", "json", *day, "--backend", "neo4j")
+    assert want.exit_code == 0 and (got.exit_code, got.stdout) == (0, want.stdout)
+    want = _embedded("path", str(demo_dir), units[0], code(12345), *day)
+    got = run(neo4j_settings, "path", units[0], code(12345), *day, "--backend", "neo4j")
+    assert got.exit_code == want.exit_code == 2 and code(12345) in got.stderr and got.stderr == want.stderr
+
+
+def test_visuals_from_the_database(neo4j_settings, demo_dir, tmp_path):
+    assert run(neo4j_settings, "neo4j", "push", str(demo_dir)).exit_code == 0
+    day = ("--as-of", "2026-06-30")
+    want = _embedded("viz", "chain", str(demo_dir), "--out", str(tmp_path / "file"), "--format", "html", *day)
+    got = run(neo4j_settings, "viz", "chain", "--out", str(tmp_path / "db"), "--format", "html", *day,
+              "--backend", "neo4j")
+    assert want.exit_code == 0 and got.exit_code == 0, got.output
+    pages = sorted(p.name for p in (tmp_path / "file").iterdir())
+    assert pages and pages == sorted(p.name for p in (tmp_path / "db").iterdir())
+    for name in pages:
+        assert (tmp_path / "db" / name).read_text(encoding="utf-8") == (tmp_path / "file" / name).read_text(encoding="utf-8")
+    want = _embedded("viz", "network", str(demo_dir), "--out", str(tmp_path / "file.html"), *day)
+    got = run(neo4j_settings, "viz", "network", "--out", str(tmp_path / "db.html"), *day, "--backend", "neo4j")
+    assert want.exit_code == 0 and got.exit_code == 0, got.output
+    assert got.stdout.replace("db.html", "file.html") == want.stdout  # same nodes, edges, consortia, units
+
+
+def test_read_commands_say_what_is_wrong_with_the_backend(neo4j_settings, demo_dir):
+    r = run(neo4j_settings, "check", str(demo_dir), "--backend", "neo4j")
+    assert r.exit_code == 2 and "give no PATH" in r.stderr
+    r = _embedded("gaps")
+    assert r.exit_code == 2 and "--backend neo4j" in r.stderr
+    r = run(neo4j_settings, "coverage", "--backend", "neo4j")  # an empty database
+    assert r.exit_code == 3 and "neo4j push" in r.stderr and "Traceback" not in r.output
+    r = run(neo4j_settings, "brokers", "--backend", "neo4j", uri=f"bolt://127.0.0.1:{arcadedb_server.free_port()}")
+    assert r.exit_code == 3 and "cannot reach" in r.stderr and "Traceback" not in r.output

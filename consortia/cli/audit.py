@@ -10,27 +10,30 @@ from pathlib import Path
 import click
 
 from .base import as_of_option, main, output_options, rules_option
+from .source import Source, source_option
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
                    "citation", "location")
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@source_option
 @as_of_option
 @output_options
 @rules_option
 @click.option("--jurisdiction", "-j", "only", multiple=True, help="Only findings under these jurisdictions.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Column headers of CSV/Excel reports (zh: Chinese).")
-def check(path: Path, as_of: dt.date | None, fmt: str, out: Path | None, rules_files: tuple[str, ...],
+def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, rules_files: tuple[str, ...],
           only: tuple[str, ...], lang: str) -> None:
-    """Audit the registry at PATH against every rule of its jurisdictions' texts.
+    """Audit the registry at PATH (or, with --backend neo4j, the database's) against
+    every rule of its jurisdictions' texts.
 
-    Exit 0 when no unwaived error is found, 1 when one is, 2 for bad input.
+    Exit 0 when no unwaived error is found, 1 when one is, 2 for bad input,
+    3 when the database could not be read.
     """
     from ..findings import exit_code_for
-    from ..loaders import load_registry
     from ..output import emit
     from ..rules.engine import run_checks
     from ..rules.rulebook import load_rulebooks
@@ -42,7 +45,7 @@ def check(path: Path, as_of: dt.date | None, fmt: str, out: Path | None, rules_f
         if jid is None:
             raise click.BadParameter(f"unknown jurisdiction {j!r}; known: {', '.join(books)}", param_hint="-j")
         wanted.add(jid)
-    registry = load_registry(path, books)
+    registry = source.registry(books)
     findings = run_checks(registry, books, as_of)
     if wanted:
         findings = [f for f in findings if f.jurisdiction in wanted

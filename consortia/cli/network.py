@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .base import as_of_option, main, output_options, rules_option
+from .source import Source, source_option
 
 #: Rows a terminal table shows unless --limit says otherwise (files get every row).
 TABLE_ROWS = 50
@@ -19,10 +20,19 @@ TABLE_ROWS = 50
 PAIR_ROWS = 1000
 
 
-def network_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """PATH, --as-of, --rules, --format/--out and --limit: what every query command takes."""
+def network_options(fn: Callable[..., Any] | None = None, *, path: bool = True) -> Any:
+    """[PATH], --backend (and the connection), --as-of, --rules, --format/--out and
+    --limit: what every query command takes; the command receives ``source``.
 
-    @click.argument("path", type=click.Path(path_type=Path))
+    ``path=False`` for a command that parses PATH among other arguments itself."""
+    if fn is None:
+        return functools.partial(network_options, path=path)
+
+    def path_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+        return click.argument("path", type=click.Path(path_type=Path), required=False)(f) if path else f
+
+    @path_argument
+    @source_option
     @as_of_option
     @rules_option
     @output_options
@@ -35,13 +45,11 @@ def network_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _network(path: Path, rules_files: Sequence[str], as_of: dt.date | None) -> Any:
-    from ..loaders import load_registry
-    from ..queries import EmbeddedNetwork
+def _network(source: Source, rules_files: Sequence[str], as_of: dt.date | None) -> Any:
     from ..rules.rulebook import load_rulebooks
 
     books = load_rulebooks(rules_files)
-    return EmbeddedNetwork(load_registry(path, books), books, as_of)
+    return source.network(books, as_of)
 
 
 def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
@@ -87,11 +95,11 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
                    "unless --limit says otherwise).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
               help="near-duplicates: the member overlap (Jaccard) from which two consortia are flagged.")
-def overlaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+def overlaps(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
              limit: int | None, kind: str, min_shared: int, threshold: float) -> None:
     """Where cities and levels overlap: shared units, shared members, bodies recorded twice,
     and near-duplicate consortia (a possible double-funding signal)."""
-    net = _network(path, rules_files, as_of)
+    net = _network(source, rules_files, as_of)
     if kind == "units":
         frame = net.cross_units()
         title = f"{len(frame):,} units in consortia of two or more cities or levels"
@@ -131,7 +139,7 @@ def _cell(row: Any) -> str:
 @network_options
 @click.option("--chain", default=None, help="Only this chain (chain_id).")
 @click.option("--by", type=click.Choice(["consortium", "jurisdiction"]), default="consortium", show_default=True)
-def coverage(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+def coverage(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
              limit: int | None, chain: str | None, by: str) -> None:
     """Industry-chain coverage: members by tier for every segment (upstream to downstream)
     and every consortium or jurisdiction on the chain.
@@ -139,7 +147,7 @@ def coverage(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fm
     The terminal table is the matrix (L lead, C core, K close, G general, — none); JSON,
     CSV and Excel give one row per segment and scope with a column per tier.
     """
-    net = _network(path, rules_files, as_of)
+    net = _network(source, rules_files, as_of)
     frame = net.coverage(chain, by)
     matrix = None
     if fmt == "table":
@@ -171,12 +179,12 @@ def _matrix(frame: Any) -> Any:
 @click.option("--by", type=click.Choice(["consortium", "jurisdiction"]), default="jurisdiction", show_default=True)
 @click.option("--candidates", type=click.IntRange(0, 50), default=3, show_default=True,
               help="How many candidate units to suggest per gap.")
-def gaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+def gaps(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
          limit: int | None, chain: str | None, consortium: str | None, by: str, candidates: int) -> None:
     """Supply-chain gaps: segments with no member, segments held only by the general tier, and
     breaks in the flow (a covered segment whose supplier is uncovered), each with candidate
     units that cover the segment elsewhere and have room under the cap."""
-    net = _network(path, rules_files, as_of)
+    net = _network(source, rules_files, as_of)
     frame = net.gaps(chain, consortium, by, candidates)
     table = None
     if fmt == "table":
@@ -196,11 +204,11 @@ def gaps(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: s
               help="Estimate betweenness from this many source vertices (default: exact on small networks, "
                    "sampled on large ones).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample.")
-def brokers(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+def brokers(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
             limit: int | None, top: int, sample: int | None, seed: int) -> None:
     """Units that hold the network together: betweenness in the unit–consortium network, units
     bridging jurisdictions, and cut vertices. Says when betweenness was estimated from a sample."""
-    net = _network(path, rules_files, as_of)
+    net = _network(source, rules_files, as_of)
     frame = net.brokers(top, sample, seed)
     method = frame["method"].iloc[0] if len(frame) else "exact"
     click.echo(f"betweenness: {method}", err=True)
@@ -210,23 +218,30 @@ def brokers(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt
 
 @main.command()
 @network_options
-def components(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+def components(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
                limit: int | None) -> None:
     """Connected components of the collaboration network, largest first."""
-    net = _network(path, rules_files, as_of)
+    net = _network(source, rules_files, as_of)
     frame = net.components()
     _emit(frame, fmt, out, limit, f"{len(frame):,} connected components")
 
 
 @main.command()
-@network_options
-@click.argument("unit_a")
-@click.argument("unit_b")
-def path(path: Path, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
-         limit: int | None, unit_a: str, unit_b: str) -> None:
+@network_options(path=False)
+@click.argument("codes", nargs=-1, required=True, metavar="[PATH] UNIT_A UNIT_B")
+def path(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...], fmt: str, out: Path | None,
+         limit: int | None, codes: tuple[str, ...]) -> None:
     """The shortest collaboration path from UNIT_A to UNIT_B (credit codes), with the consortia
-    along it. Exit 1 when the two are not connected on the as-of date."""
-    net = _network(path, rules_files, as_of)
+    along it. Exit 1 when the two are not connected on the as-of date. With --backend neo4j
+    give no PATH."""
+    import dataclasses
+
+    if len(codes) == 3:
+        source = dataclasses.replace(source, path=Path(codes[0]))
+    elif len(codes) != 2:
+        raise click.UsageError("give PATH UNIT_A UNIT_B (or UNIT_A UNIT_B with --backend neo4j)")
+    unit_a, unit_b = codes[-2:]
+    net = _network(source, rules_files, as_of)
     frame = net.path(unit_a, unit_b)
     a, b = unit_a.strip().upper(), unit_b.strip().upper()
     if frame.empty and a != b:

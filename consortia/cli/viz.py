@@ -12,14 +12,20 @@ from pathlib import Path
 import click
 
 from .base import as_of_option, main, rules_option
+from .source import Source, source_option
 
 
-def _load(path: Path, rules_files: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    from ..loaders import load_registry
+def _load(source: Source, rules_files: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """The registry (every table: the pages mark findings, so the audit runs) and the rulebooks."""
     from ..rules.rulebook import load_rulebooks
 
     books = load_rulebooks(rules_files)
-    return load_registry(path, books), books
+    return source.registry(books), books
+
+
+def _path(fn):  # type: ignore[no-untyped-def]
+    """``[PATH]`` and ``--backend`` with the connection options (see :mod:`.source`)."""
+    return click.argument("path", type=click.Path(path_type=Path), required=False)(source_option(fn))
 
 
 @main.group()
@@ -28,7 +34,7 @@ def viz() -> None:
 
 
 @viz.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@_path
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The HTML file to write.")
 @click.option("--consortium", "-c", "consortia", multiple=True, help="Only this consortium (repeatable).")
 @click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
@@ -48,7 +54,7 @@ def viz() -> None:
 @click.option("--no-findings", is_flag=True, help="Do not run the checks (faster on very large registries).")
 @as_of_option
 @rules_option
-def network(path: Path, out: Path, consortia: tuple[str, ...], jurisdictions: tuple[str, ...], city: str | None,
+def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions: tuple[str, ...], city: str | None,
             chain: str | None, unit: str | None, depth: int, max_nodes: int, aggregate: bool | None, physics: str,
             no_findings: bool, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
     """Write the registry at PATH as an interactive network page (one offline HTML file)."""
@@ -56,7 +62,7 @@ def network(path: Path, out: Path, consortia: tuple[str, ...], jurisdictions: tu
     from ..viz.network import Selection, build_view
     from ..viz.network_page import write_network_page
 
-    registry, books = _load(path, rules_files)
+    registry, books = _load(source, rules_files)
     findings = [] if no_findings else run_checks(registry, books, as_of)
     sel = Selection(consortia, jurisdictions, city, chain, unit, depth)
     view = build_view(registry, books, as_of, sel, findings, max_nodes=max_nodes, aggregate=aggregate, physics=physics)
@@ -68,7 +74,7 @@ def network(path: Path, out: Path, consortia: tuple[str, ...], jurisdictions: tu
 
 
 @viz.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@_path
 @click.option("--chain", default=None, help="Only this chain (default: every chain with a consortium in force).")
 @click.option("--by", type=click.Choice(["jurisdiction", "consortium"]), default="jurisdiction", show_default=True,
               help="Columns: one per jurisdiction, or one per consortium record.")
@@ -78,41 +84,41 @@ def network(path: Path, out: Path, consortia: tuple[str, ...], jurisdictions: tu
               help="Which outputs (repeatable; default all three).")
 @as_of_option
 @rules_option
-def chain(path: Path, chain: str | None, by: str, out: Path, formats: tuple[str, ...], as_of: dt.date | None,
+def chain(source: Source, chain: str | None, by: str, out: Path, formats: tuple[str, ...], as_of: dt.date | None,
           rules_files: tuple[str, ...]) -> None:
     """Chain coverage maps: segments upstream to downstream against jurisdictions or consortia,
     members by tier in each cell, gaps marked; as HTML and slide-sized PNG and SVG."""
-    from ..queries.network import EmbeddedNetwork
+    from ..rules.rulebook import load_rulebooks
     from ..viz.chain import write_chain_outputs
 
-    registry, books = _load(path, rules_files)
-    written = write_chain_outputs(EmbeddedNetwork(registry, books, as_of), out, chain, by,
-                                  formats or ("html", "png", "svg"))
+    # Coverage and gaps are all a chain map needs: the database answers them on its server.
+    books = load_rulebooks(rules_files)
+    written = write_chain_outputs(source.network(books, as_of), out, chain, by, formats or ("html", "png", "svg"))
     click.echo(f"Wrote {len(written)} files to {out}: " + ", ".join(p.name for p in written))
 
 
 @viz.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@_path
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file; the heatmap is written next to it as .png and .svg.")
 @click.option("--no-images", is_flag=True, help="Only the HTML page.")
 @as_of_option
 @rules_option
-def overlaps(path: Path, out: Path, no_images: bool, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
+def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
     """The cross-city view: consortia sharing members across cities and levels, the
     jurisdiction-by-jurisdiction matrix of shared units, and bodies recorded twice."""
     from ..queries.network import EmbeddedNetwork
     from ..rules.engine import run_checks
     from ..viz.overlaps import write_overlaps
 
-    registry, books = _load(path, rules_files)
+    registry, books = _load(source, rules_files)
     written = write_overlaps(EmbeddedNetwork(registry, books, as_of), out, run_checks(registry, books, as_of),
                              images=() if no_images else ("png", "svg"))
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@_path
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The briefing folder.")
 @click.option("--by", type=click.Choice(["jurisdiction", "consortium"]), default="jurisdiction", show_default=True,
               help="Columns of the chain maps.")
@@ -120,12 +126,12 @@ def overlaps(path: Path, out: Path, no_images: bool, as_of: dt.date | None, rule
               help="Above this many nodes the network page is aggregated.")
 @as_of_option
 @rules_option
-def brief(path: Path, out: Path, by: str, max_nodes: int, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
+def brief(source: Source, out: Path, by: str, max_nodes: int, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
     """Write a briefing folder: an index linking the network page, the chain maps,
     the overlap view and the findings table (all offline)."""
     from ..viz.brief import write_brief
 
-    registry, books = _load(path, rules_files)
+    registry, books = _load(source, rules_files)
     result = write_brief(registry, books, as_of, out, by=by, max_nodes=max_nodes)
     click.echo(f"Wrote {len(result.files)} files; open {result.index}")
     for note in result.notes:

@@ -25,8 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..queries.chains import coverage, gaps
-from ..queries.network import EmbeddedNetwork
+from ..queries.network import Network
 from .images import SLIDE_INCHES, figure_context, save_figure
 from .page import esc, render_page, write_page
 
@@ -73,7 +72,7 @@ def file_stem(chain_id: str) -> str:
     return "chain-" + (re.sub(r"[^\w.-]+", "_", chain_id).strip("._") or "chain")
 
 
-def chain_maps(net: EmbeddedNetwork, chain: str | None = None, by: str = "jurisdiction") -> list[ChainMap]:
+def chain_maps(net: Network, chain: str | None = None, by: str = "jurisdiction") -> list[ChainMap]:
     """The coverage map of ``chain`` (or of every chain with at least one consortium in force).
 
     Raises :class:`~consortia.errors.InputError` when the registry has no
@@ -81,8 +80,9 @@ def chain_maps(net: EmbeddedNetwork, chain: str | None = None, by: str = "jurisd
     """
     if by not in ("jurisdiction", "consortium"):
         raise ValueError("by must be 'jurisdiction' or 'consortium'")
-    cov = coverage(net, chain, by)
-    gp = gaps(net, chain, None, by, candidates=3)
+    # Through the network's methods, so a database backend answers them on its server.
+    cov = net.coverage(chain, by)
+    gp = net.gaps(chain, None, by, candidates=3)
     key = "consortium_id" if by == "consortium" else "jurisdiction"
     gp = gp.assign(scope=gp[key])
     agg: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -351,7 +351,7 @@ def chain_figure(cm: ChainMap) -> Any:
     return fig
 
 
-def write_chain_outputs(net: EmbeddedNetwork, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
+def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
                         formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "") -> list[Path]:
     """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir``; returns the paths.
 
