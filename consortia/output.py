@@ -232,6 +232,10 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None 
         write(text)
 
 
+#: Values up to this long are kept on one line in a terminal table; longer columns wrap.
+_SHORT_CELL = 24
+
+
 def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, title: str | None,
                 *, to_file: bool) -> str:
     from rich.console import Console
@@ -240,10 +244,16 @@ def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
     table = Table(title=title, show_lines=False, expand=False)
     wide = {"message", "citation", "name", "details", "原文", "note"}
-    for c in cols:
-        table.add_column(c, overflow="fold", no_wrap=c not in wide, min_width=12 if c in wide else min(len(c), 14))
-    for r in rows:
-        table.add_row(*[("" if _cell(r.get(c)) is None else str(_cell(r.get(c)))) for c in cols])
+    cells = [[("" if _cell(r.get(c)) is None else str(_cell(r.get(c)))) for c in cols] for r in rows]
+    for i, c in enumerate(cols):
+        # A column of short values (codes, counts, ids) is never squeezed: it keeps its longest
+        # value whole, so a long list in another column wraps instead of hiding the codes.
+        longest = max((len(row[i]) for row in cells[:200]), default=0)
+        wraps = c in wide or longest > _SHORT_CELL
+        table.add_column(c, overflow="fold", no_wrap=not wraps,
+                         min_width=12 if wraps else max(min(len(c), 14), min(longest, _SHORT_CELL)))
+    for row in cells:
+        table.add_row(*row)
     import shutil
 
     width = 200 if to_file else max(shutil.get_terminal_size((160, 40)).columns, 120)

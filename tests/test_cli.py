@@ -164,3 +164,18 @@ def test_excel_report_has_three_sheets_with_chinese_headers(breached, tmp_path):
     assert set(sheets["单位参与情况"]["统一社会信用代码"]) == {code(1), code(2)}
     messages = sheets["问题清单"]["说明"]
     assert any(m.startswith("'=cmd") for m in messages)  # the crafted name is text, not a formula
+
+
+def test_a_terminal_table_keeps_codes_whole_beside_a_long_list(monkeypatch):
+    """A unit in forty consortia must not squeeze its own credit code out of the table."""
+    from consortia.output import emit
+
+    monkeypatch.setenv("COLUMNS", "120")
+    long_list = "; ".join(f"NN-2025-{i:04d}:general" for i in range(40))
+    rows = [{"uscc": code(n), "bodies": 40, "consortia": long_list} for n in (1, 2)]
+    printed: list[str] = []
+    emit(rows, "table", columns=["uscc", "bodies", "consortia"], echo=printed.append)
+    text = "".join(printed)
+    assert code(1) in text and code(2) in text
+    assert "NN-2025-0039:general" in text  # the list wraps; nothing is cut
+    assert max(len(line) for line in text.splitlines()) <= 120
