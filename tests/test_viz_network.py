@@ -257,3 +257,19 @@ def test_render_page_is_stable(loaded):
     reg, books, findings = loaded
     view = build_view(reg, books, AS_OF, None, findings)
     assert render_network_page(view) == render_network_page(view)
+
+
+def test_a_crowded_component_is_spread_so_nodes_do_not_pile_up():
+    """Hubs sharing many spokes (how 5,000 nodes of one city look) leave room between
+    nodes: hardly any node centre sits within 20 px of another."""
+    from scipy.spatial import cKDTree
+
+    from consortia.viz.network import layout_positions
+
+    rng = np.random.default_rng(5)
+    hubs, spokes = 150, 3000
+    edges = [(hubs + s, int(h)) for s in range(spokes) for h in rng.choice(hubs, size=rng.integers(1, 4), replace=False)]
+    pos = layout_positions(hubs + spokes, np.array(edges))
+    nearest, _ = cKDTree(pos).query(pos, k=2)
+    crowded = float((nearest[:, 1] < 20).mean())
+    assert crowded < 0.05, f"{crowded:.0%} of nodes within 20 px of another"

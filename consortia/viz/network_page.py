@@ -31,7 +31,8 @@ NETWORK_CSS = f"""
 #controls {{ display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; padding: 6px 16px; font-size: 13px;
             border-bottom: 1px solid #eee; }}
 #controls select, #controls input {{ font: inherit; max-width: 260px; }}
-#wrap {{ display: flex; height: calc(100vh - 112px); min-height: 460px; border-bottom: 1px solid #ddd; }}
+#screen {{ display: flex; flex-direction: column; height: 100vh; }}
+#wrap {{ display: flex; flex: 1 1 auto; min-height: 460px; border-bottom: 1px solid #ddd; }}
 #network {{ flex: 1; min-width: 0; position: relative; }}
 #legend {{ width: 236px; padding: 8px 12px; border-left: 1px solid #ddd; font-size: 12.5px; overflow-y: auto; }}
 #legend h2 {{ font-size: 13px; margin: 10px 0 4px; }}
@@ -216,7 +217,9 @@ def render_network_page(view: NetworkView, *, nav: str = "", after: str = "") ->
     chain_opts = "".join(f'<option value="{esc(c)}">{esc(name)}</option>' for c, name in view.chains.items())
     cons_opts = "".join(f'<option value="{esc(g)}">{esc(info["label"])}</option>'
                         for g, info in sorted(view.groups.items()))
-    body = f"""<header><h1>{esc(view.title)}</h1><p>{esc(view.subtitle)}</p>{nav}</header>
+    # Header, controls and network fill exactly one screen (whatever the header's height);
+    # what comes ``after`` follows below it.
+    body = f"""<div id="screen"><header><h1>{esc(view.title)}</h1><p>{esc(view.subtitle)}</p>{nav}</header>
 <div id="controls">
 <label>认定机关 <select id="f-jur"><option value="">全部</option>{jur_opts}</select></label>
 <label>产业链 <select id="f-chain"><option value="">全部</option>{chain_opts}</select></label>
@@ -225,7 +228,7 @@ def render_network_page(view: NetworkView, *, nav: str = "", after: str = "") ->
 <button id="f-reset" type="button">重置</button>
 <span id="status">正在绘制…</span>
 </div>
-<div id="wrap"><div id="network"></div><aside id="legend">{_legend(view)}</aside></div>{after}"""
+<div id="wrap"><div id="network"></div><aside id="legend">{_legend(view)}</aside></div></div>{after}"""
     js, css = vis_assets()
     data = {"mode": view.mode, "nodes": view.nodes, "edges": view.edges, "groups": view.groups,
             "options": _options(view), "focus": view.focus,
