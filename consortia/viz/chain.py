@@ -327,8 +327,13 @@ def chain_figure(cm: ChainMap) -> Any:
                         va="bottom", fontweight="bold")
             if "flow_break" in kinds:
                 ax.add_patch(Rectangle((x, y), 0.07, h, facecolor=BREAK_COLOR, edgecolor="none"))
-                ax.text(x + w - 0.36, y + 0.02, "供给缺", fontsize=7.5, color=BREAK_COLOR, ha="right", va="top",
-                        fontweight="bold")
+                if "general_only" in kinds:
+                    # Both tags: side by side on one line, as a short row has no room for two lines.
+                    ax.text(x + w - 0.78, y + h - 0.02, "供给缺", fontsize=7.5, color=BREAK_COLOR, ha="right",
+                            va="bottom", fontweight="bold")
+                else:
+                    ax.text(x + w - 0.36, y + 0.02, "供给缺", fontsize=7.5, color=BREAK_COLOR, ha="right", va="top",
+                            fontweight="bold")
     # Legend: swatch + label items, wrapped to a second line when the slide is too narrow.
     items: list[tuple[dict[str, Any], str]] = [
         ({"facecolor": TIER_COLORS[r], "edgecolor": "#999", "linewidth": 0.5}, ROLE_ZH[r]) for r in ROLES]
