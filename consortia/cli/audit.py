@@ -10,15 +10,14 @@ from pathlib import Path
 import click
 
 from .base import as_of_option, main, output_options, rules_option
-from .source import Source, source_option
+from .source import Source, registry_argument
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
                    "citation", "location")
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path), required=False)
-@source_option
+@registry_argument
 @as_of_option
 @output_options
 @rules_option

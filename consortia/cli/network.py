@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from .base import as_of_option, main, output_options, rules_option
-from .source import Source, source_option
+from .source import Source, registry_argument, source_option
 
 #: Rows a terminal table shows unless --limit says otherwise (files get every row).
 TABLE_ROWS = 50
@@ -28,11 +28,7 @@ def network_options(fn: Callable[..., Any] | None = None, *, path: bool = True) 
     if fn is None:
         return functools.partial(network_options, path=path)
 
-    def path_argument(f: Callable[..., Any]) -> Callable[..., Any]:
-        return click.argument("path", type=click.Path(path_type=Path), required=False)(f) if path else f
-
-    @path_argument
-    @source_option
+    @(registry_argument if path else source_option)
     @as_of_option
     @rules_option
     @output_options

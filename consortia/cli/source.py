@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..registry import Registry
     from ..rules.rulebook import Rulebooks
 
-__all__ = ["Source", "source_option"]
+__all__ = ["Source", "registry_argument", "source_option"]
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,6 @@ class Source:
     uri: str
     user: str
     database: str | None
-
-    @property
-    def label(self) -> str:
-        """What to name in messages: the file, or the database."""
-        return str(self.path) if self.path is not None else f"the database at {self.uri}"
 
     def check(self) -> None:
         """A usage error when PATH and the backend disagree."""
@@ -91,3 +86,8 @@ def source_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn(*args, source=Source(backend, path, uri, user, database), **kwargs)
 
     return wrapper
+
+
+def registry_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``[PATH]`` and :func:`source_option`: what a command that reads a registry takes."""
+    return click.argument("path", type=click.Path(path_type=Path), required=False)(source_option(fn))

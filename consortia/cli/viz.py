@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .base import as_of_option, main, rules_option
-from .source import Source, source_option
+from .source import Source, registry_argument
 
 
 def _load(source: Source, rules_files: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -23,18 +23,13 @@ def _load(source: Source, rules_files: tuple[str, ...]):  # type: ignore[no-unty
     return source.registry(books), books
 
 
-def _path(fn):  # type: ignore[no-untyped-def]
-    """``[PATH]`` and ``--backend`` with the connection options (see :mod:`.source`)."""
-    return click.argument("path", type=click.Path(path_type=Path), required=False)(source_option(fn))
-
-
 @main.group()
 def viz() -> None:
     """Briefing visuals: an offline network page, chain coverage maps, the overlap view."""
 
 
 @viz.command()
-@_path
+@registry_argument
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The HTML file to write.")
 @click.option("--consortium", "-c", "consortia", multiple=True, help="Only this consortium (repeatable).")
 @click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
@@ -74,7 +69,7 @@ def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions
 
 
 @viz.command()
-@_path
+@registry_argument
 @click.option("--chain", default=None, help="Only this chain (default: every chain with a consortium in force).")
 @click.option("--by", type=click.Choice(["jurisdiction", "consortium"]), default="jurisdiction", show_default=True,
               help="Columns: one per jurisdiction, or one per consortium record.")
@@ -98,7 +93,7 @@ def chain(source: Source, chain: str | None, by: str, out: Path, formats: tuple[
 
 
 @viz.command()
-@_path
+@registry_argument
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file; the heatmap is written next to it as .png and .svg.")
 @click.option("--no-images", is_flag=True, help="Only the HTML page.")
@@ -118,7 +113,7 @@ def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, 
 
 
 @main.command()
-@_path
+@registry_argument
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The briefing folder.")
 @click.option("--by", type=click.Choice(["jurisdiction", "consortium"]), default="jurisdiction", show_default=True,
               help="Columns of the chain maps.")
