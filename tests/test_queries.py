@@ -508,3 +508,20 @@ def test_a_backend_supplying_only_the_facts_gives_the_same_answers(net):
         if name in ("coverage", "gaps"):
             # Chain questions never ask for every membership, only those on the chains concerned.
             assert ("members", False, False, False) not in other.calls, name
+
+
+def test_igraph_is_loaded_without_matplotlib_which_stays_importable():
+    """``brokers``/``components``/``path`` pay igraph's import, not matplotlib's (0.8 s of it),
+    and our charts can still import matplotlib afterwards in the same process."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from consortia.queries import centrality\n"
+            "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+            "g = centrality.ig.Graph(n=3, edges=[(0, 1), (1, 2)])\n"
+            "assert g.betweenness() == [0.0, 1.0, 0.0]\n"
+            "import matplotlib.pyplot as plt\n"
+            "assert plt.figure is not None\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

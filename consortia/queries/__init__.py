@@ -7,7 +7,7 @@ embedded network with ``EmbeddedNetwork(registry, books, as_of)``.
 
 Modules: :mod:`.network` (the interface and the embedded tables),
 :mod:`.overlaps`, :mod:`.chains`, :mod:`.centrality`, :mod:`.paths`,
-:mod:`.whatif`.
+:mod:`.whatif`; :mod:`.igraph_import` loads igraph without matplotlib.
 """
 
 from .network import ROLES, EmbeddedNetwork, Network

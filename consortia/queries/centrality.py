@@ -11,11 +11,18 @@ says which was done.
 
 from __future__ import annotations
 
-import igraph as ig
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from .igraph_import import load_igraph
 from .network import Network, grouped_tuples
+
+if TYPE_CHECKING:
+    import igraph as ig
+else:
+    ig = load_igraph()
 
 __all__ = ["BROKER_COLUMNS", "COMPONENT_COLUMNS", "EXACT_BUDGET", "bipartite", "brokers", "components"]
 

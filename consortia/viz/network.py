@@ -256,8 +256,9 @@ def layout_positions(n: int, edges: np.ndarray, weights: np.ndarray | None = Non
     count); the components are then packed in rows, largest first, so small
     consortia sit beside the main network instead of on top of it.
     """
-    import igraph as ig
+    from ..queries.igraph_import import load_igraph
 
+    ig = load_igraph()
     if n == 0:
         return np.zeros((0, 2))
     # igraph draws from Python's random module; a private generator makes the layout reproducible.
