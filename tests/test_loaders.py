@@ -214,6 +214,33 @@ def test_gb18030_only_characters_survive(tmp_path):
     assert load_registry(folder).units["name"].iloc[0] == "𠀀€科技有限公司"
 
 
+@pytest.mark.parametrize(("encoding", "detected"), [
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("utf-16", "utf-16"),
+])
+def test_large_files_are_read_in_their_encoding(tmp_path, encoding, detected):
+    """Files past the size that is parsed before being decoded: a GB18030 file whose
+    first non-ASCII byte comes after the parser's first chunk is still read as GB18030."""
+    filler = [{**unit(100 + i), "name": f"unit {i} limited", "city": ""} for i in range(3000)]  # ASCII only
+    rows = [*filler, *EN_UNITS[1:], {**EN_UNITS[0], "name": "𠀀€科技有限公司"}]
+    folder = write_registry(tmp_path / encoding, rows, EN_CONSORTIA, EN_MEMBERSHIPS, encoding=encoding)
+    assert (folder / "units.csv").stat().st_size > 1 << 17
+    reg = load_registry(folder)
+    assert reg.units["name"].iloc[-1] == "𠀀€科技有限公司" and len(reg.units) == len(rows)
+    assert reg.sources["units"].encoding == detected
+
+
+def test_large_files_with_nul_or_undecodable_bytes_are_input_errors(tmp_path):
+    folder = english(tmp_path / "r")
+    body = "".join(f"{code(200 + i)},unit {i},enterprise\n" for i in range(3000)).encode()
+    (folder / "units.csv").write_bytes(b"uscc,name,type\n" + body + b"\x00,x,y\n")
+    probs = problems_of(folder)
+    assert [(p.source, p.row) for p in probs] == [("units.csv", None)] and "NUL" in probs[0].expected
+    (folder / "units.csv").write_bytes(b"uscc,name,type\n" + body + b"\xff\xff\xff,x,y\n")
+    probs = problems_of(folder)
+    assert [(p.source, p.row) for p in probs] == [("units.csv", None)]
+    assert "neither UTF-8 nor GB18030" in probs[0].expected
+
+
 def test_undecodable_bytes_are_an_input_error(tmp_path):
     folder = english(tmp_path / "r")
     (folder / "units.csv").write_bytes(b"uscc,name,type\n\xff\xff\xff,x,y\n")

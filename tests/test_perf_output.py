@@ -76,6 +76,10 @@ def test_to_dict_is_asdict() -> None:
     got["details"]["ids"].append("X")
     got["details"]["a"][2]["x"] = 0
     assert f.details["ids"] == ["GX-1", "NN-2"] and f.details["a"][2]["x"] == 4
+    # Without the copy (rows only written out): the same row, writing the same JSON.
+    shared = f.to_dict(copy=False)
+    assert shared == asdict(f) and shared["details"] is f.details
+    assert _json_text([shared]) == _json_text([asdict(f)])
 
 
 def test_gc_paused_restores_the_collector() -> None:

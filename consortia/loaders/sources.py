@@ -87,14 +87,37 @@ def _read_csv(path: Path, table: Table) -> RawTable:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(Problem(source, None, None, None, f"cannot read the file: {exc.strerror}")) from None
-    text, encoding = decode(data, source)
-    if "\x00" in text:
-        raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
-    if not text or text.isspace():
-        raise InputError(Problem(source, 1, None, None, "the file is empty: a header row is required"))
-    # UTF-8 bytes go to the C parser as they are (it would re-encode decoded text).
-    buffer: io.IOBase = (io.BytesIO(data[3:] if encoding == "utf-8-sig" else data)
-                         if encoding in ("utf-8", "utf-8-sig") else io.StringIO(text))
+    frame = None
+    if len(data) > _SMALL and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # A large file that is not UTF-16: its bytes go to the C parser as they are, which
+        # checks the UTF-8 as it reads (decoding first would cost a tenth of the load).
+        # Only when that fails is the text decoded and the encoding found as below.
+        if b"\x00" in data:
+            raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
+        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        try:
+            frame = _parse_csv(source, io.BytesIO(data[3:] if encoding == "utf-8-sig" else data))
+        except UnicodeDecodeError:
+            frame = None
+    if frame is None:
+        text, encoding = decode(data, source)
+        if "\x00" in text:
+            raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
+        if not text or text.isspace():
+            raise InputError(Problem(source, 1, None, None, "the file is empty: a header row is required"))
+        # UTF-8 bytes go to the C parser as they are (it would re-encode decoded text).
+        buffer: io.IOBase = (io.BytesIO(data[3:] if encoding == "utf-8-sig" else data)
+                             if encoding in ("utf-8", "utf-8-sig") else io.StringIO(text))
+        frame = _parse_csv(source, buffer)
+    return _finish(RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path))
+
+
+#: Files up to this many bytes are decoded before parsing (every check below is exact on text).
+_SMALL = 1 << 16
+
+
+def _parse_csv(source: str, buffer: io.IOBase) -> pd.DataFrame:
+    """The cells of a CSV as text; a UnicodeDecodeError is left to the caller."""
     try:
         frame = pd.read_csv(
             buffer, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
@@ -106,6 +129,8 @@ def _read_csv(path: Path, table: Table) -> RawTable:
             Problem(source, int(m.group(1)) if m else None, None, None,
                     f"malformed CSV row ({exc}); check quoting and the number of commas")
         ) from None
+    except UnicodeDecodeError:
+        raise
     except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise InputError(Problem(source, None, None, None, f"not a readable CSV file: {exc}")) from None
     if not isinstance(frame.index, pd.RangeIndex):
@@ -114,7 +139,7 @@ def _read_csv(path: Path, table: Table) -> RawTable:
         raise InputError(Problem(source, 2, None, None,
                                  "every data row has one field more than the header row (a trailing comma?); "
                                  "check the number of commas"))
-    return _finish(RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path))
+    return frame
 
 
 def _finish(raw: RawTable) -> RawTable:

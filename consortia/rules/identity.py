@@ -44,20 +44,25 @@ def _reasons(ctx: Context) -> np.ndarray:
 
 @register("USCC_INVALID", common=True)
 def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
-    units = pd.concat([ctx.registry.units, ctx.registry.duplicate_units], ignore_index=True)
-    reasons = np.concatenate([_reasons(ctx), validate_codes(ctx.registry.duplicate_units["uscc"].to_numpy())])
+    units, dups = ctx.registry.units, ctx.registry.duplicate_units
+    reasons = np.concatenate([_reasons(ctx), validate_codes(dups["uscc"].to_numpy())])
     bad = np.flatnonzero(reasons != "")
     if not len(bad):
         return []
-    juris = _unit_jurisdictions(ctx, units["uscc"].iloc[bad])
+
+    def column(name: str) -> list:  # type: ignore[type-arg]
+        # The units table, then the repeated rows set aside by the loader, at the bad positions only.
+        return np.concatenate([units[name].to_numpy(dtype=object), dups[name].to_numpy(dtype=object)])[bad].tolist()
+
+    codes = column("uscc")
+    juris = _unit_jurisdictions(ctx, codes)
     out = []
-    for i in bad:
-        row = units.iloc[i]
+    for uscc, name, row, reason in zip(codes, column("name"), column("_row"), reasons[bad].tolist(), strict=True):
         out.append(Finding(
-            "USCC_INVALID", rule.severity, False, None, None, row["uscc"],
-            f"{row['name']}: unified social credit code {row['uscc']!r} is invalid: {reasons[i]}.",
-            rule.citation, ctx.location("units", int(row["_row"])),
-            {"reason": reasons[i], "jurisdictions": juris.get(row["uscc"], [])},
+            "USCC_INVALID", rule.severity, False, None, None, uscc,
+            f"{name}: unified social credit code {uscc!r} is invalid: {reason}.",
+            rule.citation, ctx.location("units", int(row)),
+            {"reason": reason, "jurisdictions": juris.get(uscc, [])},
         ))
     return out
 
@@ -65,13 +70,14 @@ def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
 @register("USCC_REGION_MISMATCH", common=True)
 def uscc_region(ctx: Context, rule: Rule) -> list[Finding]:
     units = ctx.registry.units
-    codes = units["uscc"].astype(str)
-    checkable = ((codes.str.len() == 18) & ~codes.str.startswith(FOREIGN_PREFIX) & (units["city"] != "")).to_numpy()
+    codes = units["uscc"].to_numpy(dtype=object)  # text: the column is required
+    checkable = np.fromiter((len(c) == 18 and not c.startswith(FOREIGN_PREFIX) for c in codes), dtype=bool,
+                            count=len(codes)) & (units["city"] != "").to_numpy()
     u = units[checkable]
     if u.empty:
         return []
     city = geo.normalize_cities(u["city"])
-    code4 = u["uscc"].str.slice(2, 6)
+    code4 = np.array([c[2:6] for c in codes[checkable]], dtype=object)
     valid = _reasons(ctx)[checkable] == ""
     # Judged once per distinct (city, division prefix): a registry holds a few thousand.
     c_codes, c_uniques = pd.factorize(city, use_na_sentinel=True)

@@ -43,7 +43,17 @@ _UNIT_COLUMNS = ["uscc", "name", "type", "city", "ops_city", "sector", "revenue"
 def _leads(ctx: Context, book: Rulebook) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per distinct (consortium record, lead unit) of ``book``'s
     jurisdiction: the unit's attributes with the consortium's id, name and
-    exemption; and the units' positions in the units table, for the city view."""
+    exemption; and the units' positions in the units table, for the city view.
+
+    Built once per jurisdiction and run, and shared by the seven lead rules
+    (callers must not modify it)."""
+    key = f"lead:leads:{book.jurisdiction}"
+    if key not in ctx.cache:
+        ctx.cache[key] = _build_leads(ctx, book)
+    return ctx.cache[key]
+
+
+def _build_leads(ctx: Context, book: Rulebook) -> tuple[pd.DataFrame, np.ndarray]:
     view = member_view(ctx)
     in_j = (view.cons["jurisdiction"] == book.jurisdiction).to_numpy()[view.lc] & (view.lu >= 0)
     lc, lu = view.lc[in_j], view.lu[in_j]

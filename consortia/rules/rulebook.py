@@ -123,6 +123,10 @@ class Rulebooks(Mapping[str, Rulebook]):
         return [b for b in self.books.values() if rule_id in b.rules]
 
 
+#: libyaml's parser when PyYAML was built with it (five times faster), else the Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Reader:
     """Turns a composed YAML tree into Python values, remembering line numbers
     so that a malformed rulebook gets an error naming the key and its line."""
@@ -130,6 +134,7 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self._scalars = yaml.SafeLoader("")  # one constructor for every scalar (a loader is costly to make)
 
     def problem(self, node: yaml.Node | None, key: str, value: object, expected: str) -> None:
         line = node.start_mark.line + 1 if node is not None else None
@@ -141,7 +146,7 @@ class _Reader:
             return {self.value(k): self.value(v) for k, v in node.value}
         if isinstance(node, yaml.SequenceNode):
             return [self.value(v) for v in node.value]
-        return yaml.SafeLoader(""). construct_object(node)  # type: ignore[no-untyped-call]
+        return self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
 
     def fields(self, node: yaml.Node, where: str) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -222,7 +227,7 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
     """
     r = _Reader(source)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
