@@ -27,6 +27,7 @@ Usage::
     python bench/run.py --sizes S,M,L        # L takes minutes and a few GB
     python bench/run.py --sizes M --only check,load --repeat 5
     python bench/run.py --markdown           # the README table
+    python bench/run.py --sizes S,2000,M,30000 --only check,load   # more points on the curve
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: name -> (consortia, seed)
+#: name -> (consortia, seed). ``--sizes`` also takes a number of consortia (e.g. 30000) for the
+#: points between, named N30000, with seed 1.
 SIZES: dict[str, tuple[int, int]] = {"S": (500, 1), "M": (10_000, 1), "L": (100_000, 1)}
 AS_OF = "2026-06-30"
 #: The view drawn by the network page.
@@ -117,7 +119,7 @@ class Measure:
     options: tuple[tuple[str, str | None], ...] = ()
     snippet: str | None = None
     ok_exit: tuple[int, ...] = (0,)
-    sizes: tuple[str, ...] = ("S", "M", "L")
+    sizes: tuple[str, ...] | None = None  # None: every size
     per_run: bool = True  # False: one run is enough (the snippet times itself)
 
 
@@ -251,9 +253,14 @@ def measure(m: Measure, values: dict[str, str], repeat: int) -> Result:
 # ---------------------------------------------------------------- the registries
 
 
+def size_of(size: str) -> tuple[int, int]:
+    """(consortia, seed) of a size name: S, M, L or N<consortia>."""
+    return SIZES[size] if size in SIZES else (int(size[1:]), 1)
+
+
 def ensure_registry(data_dir: Path, size: str) -> Path:
     """The registry of ``size``, generated once by ``consortia generate`` and reused."""
-    n, seed = SIZES[size]
+    n, seed = size_of(size)
     folder = data_dir / f"{size}-{n}-seed{seed}"
     marker = folder / ".complete"
     if marker.exists():
@@ -403,7 +410,8 @@ def report(results: dict[str, list[Result]], facts: dict[str, dict[str, str]], m
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="S,M", help="Comma-separated sizes among S, M, L (default S,M).")
+    parser.add_argument("--sizes", default="S,M",
+                        help="Comma-separated sizes among S, M, L, or numbers of consortia (default S,M).")
     parser.add_argument("--data-dir", type=Path, default=Path("bench-data"),
                         help="Where generated registries are cached (default ./bench-data).")
     parser.add_argument("--repeat", type=int, default=None,
@@ -412,9 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="Print the README table.")
     args = parser.parse_args(argv)
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
-    unknown = [s for s in sizes if s not in SIZES]
+    sizes = [f"N{int(s)}" if s.isdigit() else s for s in sizes]
+    unknown = [s for s in sizes if s not in SIZES and not (s.startswith("N") and s[1:].isdigit() and int(s[1:]) > 0)]
     if unknown:
-        parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)}")
+        parser.error(f"unknown size(s) {', '.join(unknown)}; choose among {', '.join(SIZES)} or a number of consortia")
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     args.data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[Result]] = {}
@@ -422,12 +431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size in sizes:
         folder = ensure_registry(args.data_dir, size)
         facts[size] = registry_facts(folder)
-        repeat = args.repeat or (1 if size == "L" else 3)
+        repeat = args.repeat or (1 if size_of(size)[0] >= 100_000 else 3)
         results[size] = []
         with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as tmp:
             values = {**facts[size], "reg": str(folder), "tmp": tmp, "as_of": AS_OF}
             for m in MEASURES:
-                if size not in m.sizes:
+                if m.sizes is not None and size not in m.sizes:
                     continue
                 if wanted and m.name != "pandas floor" and not any(m.name.startswith(w) for w in wanted):
                     continue
