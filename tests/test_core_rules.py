@@ -150,3 +150,18 @@ def test_identity_rules(make_registry):
     assert len(dup) == 2
     assert any(f.details.get("codes") == [good["uscc"], twin["uscc"]] for f in dup)
     assert any(f.details.get("rows") == [6, 7] for f in dup)
+
+
+def test_run_checks_on_chosen_rules_gives_those_rules_findings_of_a_full_run(tmp_path):
+    """The network pages run only the rules they draw: the same findings as a full run, no others."""
+    from consortia.generate import generate, write_csv
+
+    folder = tmp_path / "gen"
+    write_csv(generate(60, seed=3), folder)
+    registry = load_registry(folder)
+    every = run_checks(registry, as_of=AS_OF)
+    chosen = {"MEMBER_CAP", "LEAD_SINGLE", "LEAD_COUNT", "USCC_INVALID"}
+    got = run_checks(registry, as_of=AS_OF, rules=chosen)
+    assert got == [f for f in every if f.rule in chosen]
+    assert {"MEMBER_CAP", "USCC_INVALID"} <= {f.rule for f in got} < {f.rule for f in every}
+    assert run_checks(registry, as_of=AS_OF, rules=()) == []

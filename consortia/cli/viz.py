@@ -16,7 +16,7 @@ from .source import Source, registry_argument
 
 
 def _load(source: Source, rules_files: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """The registry (every table: the pages mark findings, so the audit runs) and the rulebooks."""
+    """The registry (every table: the pages mark findings of the cap and lead rules) and the rulebooks."""
     from ..rules.rulebook import load_rulebooks
 
     books = load_rulebooks(rules_files)
@@ -46,7 +46,8 @@ def viz() -> None:
               help="Force the aggregated view, or the unit-by-unit view (default: by --max-nodes).")
 @click.option("--physics", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="vis-network physics (auto: on up to 300 nodes; positions are always precomputed).")
-@click.option("--no-findings", is_flag=True, help="Do not run the checks (faster on very large registries).")
+@click.option("--no-findings", is_flag=True,
+              help="Do not mark the cap and lead findings (skips their checks on very large registries).")
 @as_of_option
 @rules_option
 def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions: tuple[str, ...], city: str | None,
@@ -54,11 +55,11 @@ def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions
             no_findings: bool, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
     """Write the registry at PATH as an interactive network page (one offline HTML file)."""
     from ..rules.engine import run_checks
-    from ..viz.network import Selection, build_view
+    from ..viz.network import MARKED_RULES, Selection, build_view
     from ..viz.network_page import write_network_page
 
     registry, books = _load(source, rules_files)
-    findings = [] if no_findings else run_checks(registry, books, as_of)
+    findings = [] if no_findings else run_checks(registry, books, as_of, rules=MARKED_RULES)
     sel = Selection(consortia, jurisdictions, city, chain, unit, depth)
     view = build_view(registry, books, as_of, sel, findings, max_nodes=max_nodes, aggregate=aggregate, physics=physics)
     write_network_page(view, out)
@@ -104,10 +105,12 @@ def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, 
     jurisdiction-by-jurisdiction matrix of shared units, and bodies recorded twice."""
     from ..queries.network import EmbeddedNetwork
     from ..rules.engine import run_checks
+    from ..viz.network import MARKED_RULES
     from ..viz.overlaps import write_overlaps
 
     registry, books = _load(source, rules_files)
-    written = write_overlaps(EmbeddedNetwork(registry, books, as_of), out, run_checks(registry, books, as_of),
+    written = write_overlaps(EmbeddedNetwork(registry, books, as_of), out,
+                             run_checks(registry, books, as_of, rules=MARKED_RULES),
                              images=() if no_images else ("png", "svg"))
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 
