@@ -329,10 +329,11 @@ def _select(registry: Registry, books: Rulebooks, ts: pd.Timestamp, sel: Selecti
     problems: list[Problem] = []
     all_ids = set(registry.consortia["consortium_id"])
     if sel.consortia:
+        in_force = set(cons["consortium_id"])
         for cid in sel.consortia:
             if cid not in all_ids:
                 problems.append(Problem("--consortium", None, "consortium_id", cid, "a consortium_id in the registry"))
-            elif cid not in set(cons["consortium_id"]):
+            elif cid not in in_force:
                 problems.append(Problem("--consortium", None, "consortium_id", cid,
                                         f"a consortium in force on {ts.date()} (this one is not: status or date)"))
         keep &= cons["consortium_id"].isin(sel.consortia)
