@@ -777,3 +777,39 @@ def test_legal_names_are_kept_as_written(tmp_path):
     rows = [dict(EN_UNITS[0], name="南宁（示范）科技有限公司　")]
     folder = write_registry(tmp_path / "r", rows + EN_UNITS[1:], EN_CONSORTIA, EN_MEMBERSHIPS)
     assert load_registry(folder).units["name"].iloc[0] == "南宁（示范）科技有限公司"
+
+
+# --------------------------------------------------------------------------- reading some tables only
+
+
+BAD_PROJECT = [{"project_id": "P1", "consortium_id": "NOT-THERE", "lead_uscc": "x", "start_on": "someday"}]
+
+
+@pytest.mark.parametrize("kind", ["folder", "workbook"])
+def test_tables_reads_only_those_besides_the_required_ones(tmp_path, kind):
+    """The network queries read units, consortia, memberships and chains: a broken projects
+    table stops the audit (every table is validated) but not them."""
+    from consortia.queries.network import NETWORK_TABLES
+
+    if kind == "folder":
+        path = english(tmp_path / "r")
+        write_csv(path / "projects.csv", BAD_PROJECT)
+    else:
+        path = write_workbook(tmp_path / "r.xlsx", {"units": EN_UNITS, "consortia": EN_CONSORTIA,
+                                                   "memberships": EN_MEMBERSHIPS, "projects": BAD_PROJECT})
+    probs = problems_of(path)
+    assert probs and all("projects" in p.source for p in probs)
+    reg = load_registry(path, tables=NETWORK_TABLES)
+    assert reg.table("projects").empty and "projects" not in reg.sources
+    assert_same_tables(load_registry(english(tmp_path / "ref")), reg)
+    # The required tables are read whatever is asked for.
+    assert len(load_registry(path, tables=()).memberships) == len(EN_MEMBERSHIPS)
+
+
+def test_queries_answer_on_a_registry_whose_projects_table_is_broken(tmp_path):
+    path = english(tmp_path / "r")
+    write_csv(path / "projects.csv", BAD_PROJECT)
+    runner = CliRunner()
+    assert runner.invoke(main, ["check", str(path)]).exit_code == 2
+    done = runner.invoke(main, ["overlaps", str(path), "--format", "json"])
+    assert done.exit_code == 0, done.output

@@ -65,9 +65,12 @@ class Source:
         database (its connection closed when the command ends)."""
         self.check()
         if self.backend == "embedded":
+            from ..loaders import load_registry
             from ..queries import EmbeddedNetwork
+            from ..queries.network import NETWORK_TABLES
 
-            return EmbeddedNetwork(self.registry(books), books, as_of)
+            registry = load_registry(self.path, books, tables=NETWORK_TABLES)  # type: ignore[arg-type]
+            return EmbeddedNetwork(registry, books, as_of)
         from ..backends.neo4j.network import Neo4jNetwork
 
         net = Neo4jNetwork(settings_from(self.uri, self.user, self.database), books, as_of)

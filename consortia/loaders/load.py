@@ -8,6 +8,7 @@ rather than once per error.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -240,22 +241,27 @@ def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _
     return consortia["consortium_id"].map(body)
 
 
-def load_registry(path: str | Path, rulebooks: Rulebooks | None = None) -> Registry:
+def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
+                  tables: Collection[str] | None = None) -> Registry:
     """Load and validate a registry folder or workbook.
 
     Raises :class:`~consortia.errors.InputError` with every problem found.
     A unit code that appears twice in the units table is not an input error
     (registries merged from several cities repeat units): the first row is
     used and the others are kept for the ``DUPLICATE_UNIT`` finding.
+
+    ``tables`` reads only those tables besides the required ones (the others
+    are left empty, as if their files were absent): the network queries never
+    look at projects, evaluations or reports, and need not read or validate them.
     """
     with gc_paused():
-        return _load(path, rulebooks)
+        return _load(path, rulebooks, tables)
 
 
-def _load(path: str | Path, rulebooks: Rulebooks | None = None) -> Registry:
+def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection[str] | None = None) -> Registry:
     """The body of :func:`load_registry`."""
     books = rulebooks or load_rulebooks()
-    raws = read_sources(path)
+    raws = read_sources(path, None if only is None else {*REQUIRED_TABLES, *only})
     out = _Collector()
     label = Path(path).name
     for name in REQUIRED_TABLES:

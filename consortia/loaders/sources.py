@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,13 +176,13 @@ def _finish(raw: RawTable) -> RawTable:
     return raw
 
 
-def _read_folder(path: Path) -> dict[str, RawTable]:
+def _read_folder(path: Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
     found: dict[str, RawTable] = {}
     problems: list[Problem] = []
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".txt"))
     for p in files:
         table = _table_for(p.stem)
-        if table is None:
+        if table is None or (tables is not None and table.name not in tables):
             continue
         if table.name in found:
             problems.append(Problem(p.name, None, None, None,
@@ -196,11 +197,14 @@ def _read_folder(path: Path) -> dict[str, RawTable]:
     return found
 
 
-def _read_workbook(path: Path) -> dict[str, RawTable]:
+def _read_workbook(path: Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
     engine = "calamine"
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, header=None, engine=engine,
-                               keep_default_na=False, na_filter=False)
+        with pd.ExcelFile(path, engine=engine) as book:
+            names = [n for n in book.sheet_names
+                     if tables is None or ((t := _table_for(str(n))) is not None and t.name in tables)]
+            sheets = pd.read_excel(book, sheet_name=names, dtype=str, header=None,
+                                   keep_default_na=False, na_filter=False)
     except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
         raise InputError(Problem(path.name, None, None, None, f"cannot read the workbook: {exc}")) from None
     found: dict[str, RawTable] = {}
@@ -235,15 +239,15 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
     return found
 
 
-def read_sources(path: str | Path) -> dict[str, RawTable]:
-    """Read every table a registry holds, keyed by canonical table name."""
+def read_sources(path: str | Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
+    """Read every table a registry holds (or only ``tables``), keyed by canonical table name."""
     p = Path(path)
     if not p.exists():
         raise InputError(Problem(str(p), None, None, None, "no such file or folder"))
     if p.is_dir():
-        return _read_folder(p)
+        return _read_folder(p, tables)
     if p.suffix.lower() in EXCEL_SUFFIXES:
-        return _read_workbook(p)
+        return _read_workbook(p, tables)
     raise InputError(Problem(
         str(p), None, None, None,
         "a registry is a folder of CSV files (units.csv, consortia.csv, memberships.csv …) "

@@ -38,7 +38,11 @@ from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
 
-__all__ = ["ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of", "grouped_tuples"]
+__all__ = ["NETWORK_TABLES", "ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of", "grouped_tuples"]
+
+#: The tables the network queries read (besides them, a registry holds projects,
+#: evaluations and reports, which only the audit looks at).
+NETWORK_TABLES: tuple[str, ...] = ("units", "consortia", "memberships", "chains")
 
 #: Roles from strongest to weakest; a unit listed twice in one record counts with the strongest.
 ROLES = ("lead", "core", "close", "general")
