@@ -38,7 +38,8 @@ def bipartite(net: Network) -> tuple[ig.Graph, pd.Index, pd.Index]:
     inc = net.incidence
     coo = inc.matrix.tocoo()
     n_units = len(inc.units)
-    edges = np.column_stack([coo.col, coo.row + n_units])
+    # A list of pairs: igraph reads it twice as fast as a (k, 2) array.
+    edges = list(zip(coo.col.tolist(), (coo.row + n_units).tolist(), strict=True))
     g = ig.Graph(n=n_units + len(inc.bodies), edges=edges, directed=False)
     return g, inc.units, inc.bodies
 
@@ -85,24 +86,29 @@ def brokers(net: Network, top: int | None = 50, sample: int | None = None, seed:
     cut = np.zeros(n, dtype=bool)
     cut[g.articulation_points()] = True
     comp = _component_ids(g, units, bodies)
-    bm = net.body_members.merge(net.body_info[["jurisdictions"]], left_on="body_id", right_index=True)
-    n_bodies = bm.groupby("uscc").size().reindex(units).fillna(0).astype(int)
+    score = np.round(score, 8)
+    n_bodies = net.incidence.matrix.getnnz(axis=0)  # bodies per unit (units are the columns)
+    # Ranked by betweenness, then bodies, then code (units are in code order); only the
+    # rows kept are spelled out (names, jurisdictions), not the hundred thousand others.
+    order = np.lexsort((np.arange(len(units)), -n_bodies, -score))
+    if top is not None:
+        order = order[:top]
+    chosen = units[order]
+    bm = net.body_members[net.body_members["uscc"].isin(chosen)]
+    bm = bm.merge(net.body_info[["jurisdictions"]], left_on="body_id", right_index=True)
     uj = bm[["uscc", "jurisdictions"]].explode("jurisdictions").drop_duplicates()
-    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"]).reindex(units)
-    info = net.unit_rows(units)
+    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"]).reindex(chosen)
+    info = net.unit_rows(chosen)
     out = pd.DataFrame({
-        "uscc": units.to_numpy(), "name": info["name"].fillna("").to_numpy(), "city": info["city"].fillna("").to_numpy(),
-        "betweenness": np.round(score, 8), "bodies": n_bodies.to_numpy(),
+        "uscc": chosen.to_numpy(), "name": info["name"].fillna("").to_numpy(),
+        "city": info["city"].fillna("").to_numpy(), "betweenness": score[order],
+        "bodies": n_bodies[order].astype(np.int64),
         "jurisdictions": [x if isinstance(x, tuple) else () for x in jurs],
-        "cut_vertex": cut[: len(units)], "component": comp[: len(units)], "method": method,
+        "cut_vertex": cut[order], "component": comp[order], "method": method,
     })
     # As in overlaps.cross_units: two bodies at least, across two jurisdictions at least (one body
     # recorded at two levels bridges nothing by itself).
     out["bridges_jurisdictions"] = (out["jurisdictions"].map(len) > 1) & (out["bodies"] > 1)
-    out = out.sort_values(["betweenness", "bodies", "uscc"], ascending=[False, False, True], kind="stable")
-    if top is not None:
-        out = out.head(top)
-    out = out.reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out[list(BROKER_COLUMNS)]
 
