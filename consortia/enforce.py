@@ -9,7 +9,7 @@ Each check is O(1) in the size of the registry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Collection, Mapping, Set
 from dataclasses import dataclass
 
 from .errors import LeadCountRefusal, LeadSingleRefusal, MemberCapRefusal, Refusal
@@ -55,8 +55,8 @@ def _governing(books: Rulebooks, rule_id: str, jurisdictions: Set[str]) -> list[
     return out
 
 
-def decide(books: Rulebooks, add: Addition, *, unit_bodies: Mapping[str, Set[str]],
-           unit_led: Mapping[str, Set[str]], consortium_leads: Set[str]) -> list[Refusal]:
+def decide(books: Rulebooks, add: Addition, *, unit_bodies: Mapping[str, Collection[str]],
+           unit_led: Mapping[str, Collection[str]], consortium_leads: Collection[str]) -> list[Refusal]:
     """The refusals this addition earns (empty: it may be written).
 
     ``unit_bodies``/``unit_led`` map each body the unit is in / leads to the

@@ -180,3 +180,19 @@ def test_writeback_to_workbook_keeps_values_as_text(tmp_path):
     seg_col = values[0].index("segments")
     assert values[2][seg_col] == "=1+1" and ws.cell(row=3, column=seg_col + 1).data_type == "s"
     assert len(load_registry(path).memberships) == 2
+
+
+def test_the_store_index_leaves_the_garbage_collector_nothing_to_walk(registry):
+    """The index is dicts of tuples of text, which the collector stops tracking after one
+    look: a bulk import then pays for no full collection walking a set per unit."""
+    import gc
+
+    s = store(registry)
+    s.add_member("GX-1", code(7), "core")
+    s.add_member("NN-1", code(7), "general")  # the same body, recorded by Nanning too
+    s.add_member("NN-3", code(7), "lead")
+    gc.collect()
+    assert s.unit_bodies(code(7)) == {"GX-1": {"guangxi", "nanning"}, "NN-3": {"nanning"}}
+    for index in (s._bodies, s._led):
+        assert not any(gc.is_tracked(bodies) for bodies in index.values())
+    assert not any(gc.is_tracked(leads) for leads in s._leads.values())
