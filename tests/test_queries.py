@@ -525,3 +525,29 @@ def test_igraph_is_loaded_without_matplotlib_which_stays_importable():
             "assert plt.figure is not None\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_integer_sort_of_members_gives_what_the_pandas_sort_gives(monkeypatch):
+    """body_members_of and the collapsing of repeated members sort on integer codes; the rows
+    (order, roles, merged segments) must be those of the plain pandas sort, ties included."""
+    import numpy as np
+    import pandas as pd
+
+    from consortia.queries import network as nw
+
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame({
+        "consortium_id": rng.choice(["GX-2", "GX-10", "NN-1", "nn-1", "NN-1 "], n).astype(object),
+        "body_id": rng.choice(["GX-2", "GX-10", "NN-1", "b"], n).astype(object),
+        "jurisdiction": "nanning", "chain_id": "",
+        "uscc": rng.choice(["91A", "91a", "91A0", "X-1", "12B", "9"], n).astype(object),
+        "role": rng.choice(list(nw.ROLES), n).astype(object),
+        "segments": [tuple(rng.choice(["S1", "S2", "S3"], rng.integers(0, 3))) for _ in range(n)],
+    })
+    frame["rank"] = frame["role"].map(nw.ROLE_RANK).astype(np.int8)
+    fast_members, fast_bodies = nw._one_row_per_member(frame), nw.body_members_of(frame)
+    monkeypatch.setattr(nw, "_pair_order", lambda *args: None)
+    pd.testing.assert_frame_equal(fast_members, nw._one_row_per_member(frame))
+    pd.testing.assert_frame_equal(fast_bodies, nw.body_members_of(frame))
+    assert len(fast_members) < n  # there were repeated members to collapse

@@ -341,16 +341,50 @@ class EmbeddedNetwork(Network):
         return self.units.set_index("uscc")
 
 
+def _pair_order(frame: pd.DataFrame, a: str, b: str, rank: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of ``frame`` sorted by the text columns ``a`` and ``b`` and then ``rank``
+    (stable), and for each sorted row whether it starts a new (a, b) pair; None when a
+    cell is missing or the pairs do not fit in 63 bits.
+
+    What ``sort_values([a, b, rank], kind="stable")`` and ``duplicated([a, b])`` give, on
+    integers: each column is numbered once in sorted order of its values and the pairs
+    sorted as one int64 key. At three million memberships pandas' sort of two text
+    columns and its second hashing for the duplicates took 6 s; this takes under 2."""
+    ca, ua = pd.factorize(frame[a].to_numpy(dtype=object), sort=True)
+    cb, ub = pd.factorize(frame[b].to_numpy(dtype=object), sort=True)
+    if (len(ca) and (ca.min() < 0 or cb.min() < 0)) or (len(ua) + 1) * (len(ub) + 1) >= 1 << 62:
+        return None
+    pair = ca.astype(np.int64) * len(ub) + cb
+    order = np.lexsort((frame[rank].to_numpy(), pair))
+    p = pair[order]
+    first = np.ones(len(p), dtype=bool)
+    first[1:] = p[1:] != p[:-1]
+    return order, first
+
+
 def body_members_of(members: pd.DataFrame) -> pd.DataFrame:
     """One row per (body, unit) with the unit's strongest role in the body."""
-    bm = members.sort_values(["body_id", "uscc", "rank"], kind="stable").drop_duplicates(["body_id", "uscc"])
-    return bm[["body_id", "uscc", "role", "rank"]].reset_index(drop=True)
+    cols = ["body_id", "uscc", "role", "rank"]
+    sorted_ = _pair_order(members, "body_id", "uscc", "rank")
+    if sorted_ is None:
+        bm = members.sort_values(["body_id", "uscc", "rank"], kind="stable").drop_duplicates(["body_id", "uscc"])
+        return bm[cols].reset_index(drop=True)
+    order, first = sorted_
+    return members[cols].iloc[order[first]].reset_index(drop=True)
 
 
 def _one_row_per_member(m: pd.DataFrame) -> pd.DataFrame:
     """Collapse a unit listed twice in one record to its strongest role and all its segments."""
-    m = m.sort_values(["consortium_id", "uscc", "rank"], kind="stable").reset_index(drop=True)
-    dup = m.duplicated(["consortium_id", "uscc"], keep=False).to_numpy()
+    sorted_ = _pair_order(m, "consortium_id", "uscc", "rank")
+    if sorted_ is None:
+        m = m.sort_values(["consortium_id", "uscc", "rank"], kind="stable").reset_index(drop=True)
+        dup = m.duplicated(["consortium_id", "uscc"], keep=False).to_numpy()
+    else:
+        order, first = sorted_
+        m = m.iloc[order].reset_index(drop=True)
+        # A row is a duplicate when its pair is also on the row before or after it.
+        dup = ~first
+        dup[:-1] |= ~first[1:]
     if not dup.any():
         return m
     keep = m[~dup]
