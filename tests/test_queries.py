@@ -28,6 +28,8 @@ import networkx as nx
 import pandas.testing as pd_testing
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consortia.cli import main
 from consortia.graph.export import export_graph
@@ -551,3 +553,17 @@ def test_integer_sort_of_members_gives_what_the_pandas_sort_gives(monkeypatch):
     pd.testing.assert_frame_equal(fast_members, nw._one_row_per_member(frame))
     pd.testing.assert_frame_equal(fast_bodies, nw.body_members_of(frame))
     assert len(fast_members) < n  # there were repeated members to collapse
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["91A", "91a", "X-1", "中", "a" * 70])),
+                max_size=40))
+def test_sorted_factorize_is_pandas_sorted_factorize(values):
+    import numpy as np
+    import pandas as pd
+
+    from consortia.queries.network import sorted_factorize
+
+    arr = np.array(values, dtype=object)
+    codes, uniques = sorted_factorize(arr)
+    want_codes, want_uniques = pd.factorize(arr, sort=True)
+    assert codes.tolist() == want_codes.tolist() and list(uniques) == list(want_uniques)

@@ -38,7 +38,8 @@ from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
 
-__all__ = ["NETWORK_TABLES", "ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of", "grouped_tuples"]
+__all__ = ["NETWORK_TABLES", "ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of",
+           "grouped_tuples", "sorted_factorize"]
 
 #: The tables the network queries read (besides them, a registry holds projects,
 #: evaluations and reports, which only the audit looks at).
@@ -76,10 +77,9 @@ class Incidence:
     """
 
     def __init__(self, body_members: pd.DataFrame) -> None:
-        self.bodies = pd.Index(np.sort(body_members["body_id"].unique()))
-        self.units = pd.Index(np.sort(body_members["uscc"].unique()))
-        rows = self.bodies.get_indexer(body_members["body_id"])
-        cols = self.units.get_indexer(body_members["uscc"])
+        rows, bodies = sorted_factorize(body_members["body_id"].to_numpy(dtype=object))
+        cols, units = sorted_factorize(body_members["uscc"].to_numpy(dtype=object))
+        self.bodies, self.units = pd.Index(bodies, dtype=object), pd.Index(units, dtype=object)
         self.matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
                                     shape=(len(self.bodies), len(self.units)))
 
@@ -341,6 +341,32 @@ class EmbeddedNetwork(Network):
         return self.units.set_index("uscc")
 
 
+#: Text up to this long is sorted as a fixed-width numpy array (C comparisons); longer text as objects.
+_FIXED_WIDTH_MAX = 64
+
+
+def sorted_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)`` for an object array of text, faster: the distinct
+    values are hashed once and then sorted as a fixed-width string array, whose C
+    comparisons order code points as Python's do (a million unit codes: 0.8 s rather than
+    2.5 s). Missing values are numbered -1, as pandas numbers them."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    if not len(uniques):
+        return codes.astype(np.int64), uniques
+    width = max(map(len, uniques)) if all(type(u) is str for u in uniques) else None
+    if width is None or width > _FIXED_WIDTH_MAX or any("\x00" in u for u in uniques):
+        c, u = pd.factorize(values, sort=True)
+        return c.astype(np.int64), np.asarray(u, dtype=object)
+    order = np.argsort(np.array(uniques, dtype=f"U{max(width, 1)}"), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = codes.astype(np.int64)
+    found = codes >= 0
+    codes[found] = rank[codes[found]]
+    return codes, uniques[order]
+
+
 def _pair_order(frame: pd.DataFrame, a: str, b: str, rank: str) -> tuple[np.ndarray, np.ndarray] | None:
     """The rows of ``frame`` sorted by the text columns ``a`` and ``b`` and then ``rank``
     (stable), and for each sorted row whether it starts a new (a, b) pair; None when a
@@ -350,8 +376,8 @@ def _pair_order(frame: pd.DataFrame, a: str, b: str, rank: str) -> tuple[np.ndar
     integers: each column is numbered once in sorted order of its values and the pairs
     sorted as one int64 key. At three million memberships pandas' sort of two text
     columns and its second hashing for the duplicates took 6 s; this takes under 2."""
-    ca, ua = pd.factorize(frame[a].to_numpy(dtype=object), sort=True)
-    cb, ub = pd.factorize(frame[b].to_numpy(dtype=object), sort=True)
+    ca, ua = sorted_factorize(frame[a].to_numpy(dtype=object))
+    cb, ub = sorted_factorize(frame[b].to_numpy(dtype=object))
     if (len(ca) and (ca.min() < 0 or cb.min() < 0)) or (len(ua) + 1) * (len(ub) + 1) >= 1 << 62:
         return None
     pair = ca.astype(np.int64) * len(ub) + cb
