@@ -39,16 +39,24 @@ def cross_units(net: Network) -> pd.DataFrame:
     bodies, the jurisdictions with their levels and places, and every record
     with the unit's role there (``GX-2020-0001:core``). Most bodies first.
     """
-    bm, bi = net.body_members, net.body_info
-    n_bodies = bm.groupby("uscc").size()
-    uj = bm[["uscc", "body_id"]].merge(bi[["jurisdictions"]], left_on="body_id", right_index=True)
-    uj = uj.explode("jurisdictions").drop_duplicates(["uscc", "jurisdictions"])
-    n_jur = uj.groupby("uscc").size()
-    chosen = n_bodies.index[(n_bodies >= 2).to_numpy() & (n_jur.reindex(n_bodies.index) >= 2).to_numpy()]
-    uj = uj[uj["uscc"].isin(chosen)]
-    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"])
-    counts = pd.DataFrame({"uscc": chosen.to_numpy(), "bodies": n_bodies.reindex(chosen).to_numpy(),
-                           "jurisdictions": jurs.reindex(chosen).to_numpy()})
+    # Sparse products, not joins of text: units × bodies (the incidence matrix) times
+    # bodies × jurisdictions (which jurisdictions record each body) gives each unit's
+    # jurisdictions; the units are the matrix's columns, in code order.
+    inc = net.incidence
+    body_jurs = net.body_info["jurisdictions"].reindex(inc.bodies)
+    names = sorted({j for js in body_jurs for j in js})
+    col = {j: i for i, j in enumerate(names)}
+    pairs = [(b, col[j]) for b, js in enumerate(body_jurs.tolist()) for j in js]
+    rows, cols = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True)) if pairs else (
+        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    bj = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(inc.bodies), len(names)))
+    uj = (inc.matrix.T.tocsr() @ bj).tocsr()
+    uj.sort_indices()
+    n_bodies = inc.matrix.getnnz(axis=0)
+    keep = np.flatnonzero((n_bodies >= 2) & (uj.getnnz(axis=1) >= 2))
+    jurs = [tuple(names[c] for c in uj.indices[uj.indptr[i]:uj.indptr[i + 1]]) for i in keep.tolist()]
+    counts = pd.DataFrame({"uscc": inc.units.to_numpy()[keep], "bodies": n_bodies[keep].astype(np.int64),
+                           "jurisdictions": pd.Series(jurs, dtype=object).to_numpy()})
     return cross_unit_rows(net, counts)
 
 
