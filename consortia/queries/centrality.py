@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .igraph_import import load_igraph
-from .network import Network, grouped_tuples
+from .network import Network, jurisdictions_of, unit_jurisdictions
 
 if TYPE_CHECKING:
     import igraph as ig
@@ -94,16 +94,13 @@ def brokers(net: Network, top: int | None = 50, sample: int | None = None, seed:
     if top is not None:
         order = order[:top]
     chosen = units[order]
-    bm = net.body_members[net.body_members["uscc"].isin(chosen)]
-    bm = bm.merge(net.body_info[["jurisdictions"]], left_on="body_id", right_index=True)
-    uj = bm[["uscc", "jurisdictions"]].explode("jurisdictions").drop_duplicates()
-    jurs = grouped_tuples(uj["uscc"], uj["jurisdictions"]).reindex(chosen)
+    uj, names = unit_jurisdictions(net)
     info = net.unit_rows(chosen)
     out = pd.DataFrame({
         "uscc": chosen.to_numpy(), "name": info["name"].fillna("").to_numpy(),
         "city": info["city"].fillna("").to_numpy(), "betweenness": score[order],
         "bodies": n_bodies[order].astype(np.int64),
-        "jurisdictions": [x if isinstance(x, tuple) else () for x in jurs],
+        "jurisdictions": jurisdictions_of(uj, names, order),
         "cut_vertex": cut[order], "component": comp[order], "method": method,
     })
     # As in overlaps.cross_units: two bodies at least, across two jurisdictions at least (one body

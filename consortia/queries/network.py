@@ -39,7 +39,7 @@ from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
 
 __all__ = ["NETWORK_TABLES", "ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of",
-           "grouped_tuples", "sorted_factorize"]
+           "grouped_tuples", "jurisdictions_of", "sorted_factorize", "unit_jurisdictions"]
 
 #: The tables the network queries read (besides them, a registry holds projects,
 #: evaluations and reports, which only the audit looks at).
@@ -339,6 +339,28 @@ class EmbeddedNetwork(Network):
     def unit_info(self) -> pd.DataFrame:
         """Units indexed by code, for lookups."""
         return self.units.set_index("uscc")
+
+
+def unit_jurisdictions(net: Network) -> tuple[sp.csr_matrix, list[str]]:
+    """Units × jurisdictions: how many of each unit's bodies a jurisdiction records, rows in
+    the order of ``net.incidence.units`` and columns the jurisdictions in name order (so a
+    row's columns, as stored, are its jurisdictions sorted). One sparse product of the
+    incidence matrix, not joins of text: what ``cross_units`` filters on and ``brokers`` lists."""
+    inc = net.incidence
+    body_jurs = net.body_info["jurisdictions"].reindex(inc.bodies).tolist()
+    names = sorted({j for js in body_jurs for j in js})
+    col = {j: i for i, j in enumerate(names)}
+    rows = np.repeat(np.arange(len(body_jurs)), [len(js) for js in body_jurs])
+    cols = np.array([col[j] for js in body_jurs for j in js], dtype=np.int64)
+    bj = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(body_jurs), len(names)))
+    uj = (inc.matrix.T.tocsr() @ bj).tocsr()
+    uj.sort_indices()
+    return uj, names
+
+
+def jurisdictions_of(uj: sp.csr_matrix, names: list[str], rows: np.ndarray) -> list[tuple[str, ...]]:
+    """The sorted jurisdictions of the units at ``rows`` of :func:`unit_jurisdictions`."""
+    return [tuple(names[c] for c in uj.indices[uj.indptr[i]:uj.indptr[i + 1]]) for i in rows.tolist()]
 
 
 #: Text up to this long is sorted as a fixed-width numpy array (C comparisons); longer text as objects.

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .network import Network, grouped_tuples
+from .network import Network, grouped_tuples, jurisdictions_of, unit_jurisdictions
 
 __all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_unit_rows", "cross_units", "jaccard",
            "multi_record_bodies", "near_duplicates", "projection", "same_body", "same_body_rows", "shared_pairs",
@@ -39,24 +39,11 @@ def cross_units(net: Network) -> pd.DataFrame:
     bodies, the jurisdictions with their levels and places, and every record
     with the unit's role there (``GX-2020-0001:core``). Most bodies first.
     """
-    # Sparse products, not joins of text: units × bodies (the incidence matrix) times
-    # bodies × jurisdictions (which jurisdictions record each body) gives each unit's
-    # jurisdictions; the units are the matrix's columns, in code order.
-    inc = net.incidence
-    body_jurs = net.body_info["jurisdictions"].reindex(inc.bodies)
-    names = sorted({j for js in body_jurs for j in js})
-    col = {j: i for i, j in enumerate(names)}
-    pairs = [(b, col[j]) for b, js in enumerate(body_jurs.tolist()) for j in js]
-    rows, cols = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True)) if pairs else (
-        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    bj = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(inc.bodies), len(names)))
-    uj = (inc.matrix.T.tocsr() @ bj).tocsr()
-    uj.sort_indices()
-    n_bodies = inc.matrix.getnnz(axis=0)
+    uj, names = unit_jurisdictions(net)
+    n_bodies = net.incidence.matrix.getnnz(axis=0)  # bodies per unit (units are the columns)
     keep = np.flatnonzero((n_bodies >= 2) & (uj.getnnz(axis=1) >= 2))
-    jurs = [tuple(names[c] for c in uj.indices[uj.indptr[i]:uj.indptr[i + 1]]) for i in keep.tolist()]
-    counts = pd.DataFrame({"uscc": inc.units.to_numpy()[keep], "bodies": n_bodies[keep].astype(np.int64),
-                           "jurisdictions": pd.Series(jurs, dtype=object).to_numpy()})
+    counts = pd.DataFrame({"uscc": net.incidence.units.to_numpy()[keep], "bodies": n_bodies[keep].astype(np.int64),
+                           "jurisdictions": pd.Series(jurisdictions_of(uj, names, keep), dtype=object).to_numpy()})
     return cross_unit_rows(net, counts)
 
 
