@@ -131,7 +131,7 @@ def _parse_csv(source: str, buffer: io.IOBase) -> pd.DataFrame:
                     f"malformed CSV row ({exc}); check quoting and the number of commas")
         ) from None
     except UnicodeDecodeError:
-        raise
+        raise  # a ValueError too, but not bad input yet: the caller decodes the text and tries again
     except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise InputError(Problem(source, None, None, None, f"not a readable CSV file: {exc}")) from None
     if not isinstance(frame.index, pd.RangeIndex):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def uscc_invalid(ctx: Context, rule: Rule) -> list[Finding]:
     if not len(bad):
         return []
 
-    def column(name: str) -> list:  # type: ignore[type-arg]
+    def column(name: str) -> list[Any]:
         # The units table, then the repeated rows set aside by the loader, at the bad positions only.
         return np.concatenate([units[name].to_numpy(dtype=object), dups[name].to_numpy(dtype=object)])[bad].tolist()
 
