@@ -567,3 +567,47 @@ def test_sorted_factorize_is_pandas_sorted_factorize(values):
     codes, uniques = sorted_factorize(arr)
     want_codes, want_uniques = pd.factorize(arr, sort=True)
     assert codes.tolist() == want_codes.tolist() and list(uniques) == list(want_uniques)
+
+
+@given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), max_size=60))
+def test_unique_sorted_and_counts_are_numpys(values):
+    import numpy as np
+
+    from consortia.codes import unique_counts, unique_sorted
+
+    arr = np.array(values, dtype=np.int64)
+    assert unique_sorted(arr).tolist() == np.unique(arr).tolist()
+    got, counts = unique_counts(arr)
+    want, want_counts = np.unique(arr, return_counts=True)
+    assert got.tolist() == want.tolist() and counts.tolist() == want_counts.tolist()
+
+
+@pytest.mark.parametrize("by", ["consortium", "jurisdiction"])
+def test_tier_counts_agree_when_codes_are_too_wide_to_pack(net, monkeypatch, by):
+    from consortia.queries import chains
+
+    packed = net.coverage(None, by)
+    monkeypatch.setattr(chains, "_PACKED_LIMIT", 0)  # every count through the frame instead
+    pd_testing.assert_frame_equal(packed, net.coverage(None, by))
+    assert packed["total"].sum() > 0
+
+
+def test_coverage_grid_sums_repeated_counts_and_ignores_cells_outside_the_matrix(net):
+    import pandas as pd
+
+    from consortia.queries.chains import coverage_frame, coverage_grid
+
+    segs, scopes = coverage_frame(net, "EV", "jurisdiction")
+    counts = pd.DataFrame({
+        "chain_id": ["EV", "EV", "EV", "EV", "OTHER"],
+        "scope": ["nanning", "nanning", "guangxi", "nowhere", "nanning"],
+        "segment_id": ["S3", "S3", "S1", "S3", "S3"],
+        "rank": [1, 1, 3, 0, 0], "n": [2, 5, 4, 9, 9],
+    })
+    grid = coverage_grid(segs, scopes, counts)
+    assert len(grid) == len(segs) * len(scopes)
+    cells = {(r.scope, r.segment_id): (r.lead, r.core, r.close, r.general, r.total) for r in grid.itertuples()}
+    assert cells[("nanning", "S3")] == (0, 7, 0, 0, 7)
+    assert cells[("guangxi", "S1")] == (0, 0, 0, 4, 4)
+    assert sum(v[4] for v in cells.values()) == 11  # the cells outside the matrix add nothing
+    assert list(grid["order"]) == sorted(grid["order"])  # segments in display order, every scope of each

@@ -27,6 +27,7 @@ Semantics (hand-checked in the tests):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .. import geo
+from ..codes import unique_counts, unique_sorted
 from ..errors import InputError, Problem
 from .network import ROLES, Network, body_members_of
 
@@ -44,6 +46,8 @@ __all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "coverage_frame", "cov
 STAGE_RANK = {"upstream": 0, "midstream": 1, "downstream": 2}
 SEGMENT_COLUMNS = ("chain_id", "chain_name", "segment_id", "segment_name", "stage", "parent", "depth", "order")
 COVERAGE_COLUMNS = (*SEGMENT_COLUMNS, "scope", *ROLES, "total")
+#: Codes are packed into one int64 below this many combinations (else counted through a frame).
+_PACKED_LIMIT = 2**62
 GAP_COLUMNS = ("chain_id", "segment_id", "segment_name", "stage", "consortium_id", "jurisdiction", "kind",
                "supplier_segment_id", "candidates")
 
@@ -112,17 +116,60 @@ def _chains_or_error(net: Network, chain: str | None) -> pd.DataFrame:
     return chains
 
 
-def _covering(net: Network, segs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (record, unit, covered segment incl. ancestors): the coverage facts."""
+class _Facts:
+    """The coverage facts, one per (record, unit, covered segment incl. ancestors), as
+    integer positions: ``row`` into ``members`` (the memberships of the chains with
+    segments; one row per record and unit) and ``seg`` into the segment order.
+
+    Kept as codes because a national registry has millions of them: the matrix counts
+    them as integers, and only the facts a gap's candidates need are spelled out as text
+    (:meth:`frame`)."""
+
+    def __init__(self, members: pd.DataFrame, segs: pd.DataFrame, row: np.ndarray, seg: np.ndarray) -> None:
+        self.members, self.segs, self.row, self.seg = members, segs, row, seg
+
+    def frame(self, keep: np.ndarray | None = None) -> pd.DataFrame:
+        """The facts (those where ``keep``) as ``consortium_id, body_id, jurisdiction,
+        chain_id, uscc, rank, segment_id``."""
+        row, seg = (self.row, self.seg) if keep is None else (self.row[keep], self.seg[keep])
+        m = self.members
+        out = {c: m[c].to_numpy(dtype=object)[row] for c in ("consortium_id", "body_id", "jurisdiction", "chain_id",
+                                                              "uscc")}
+        out["rank"] = m["rank"].to_numpy(dtype=np.int64)[row]
+        out["segment_id"] = self.segs["segment_id"].to_numpy(dtype=object)[seg]
+        return pd.DataFrame(out)
+
+
+def _covering(net: Network, segs: pd.DataFrame) -> _Facts:
+    """Every coverage fact of the chains in ``segs`` (see :class:`_Facts`).
+
+    A record's members hold a few thousand distinct (chain, segments) pairs however
+    many members there are, so each pair's covered segments (the listed ones the chain
+    knows, and every segment they nest under, once each) are worked out once and then
+    repeated for the members holding that pair."""
     m = net.members_where(chains=set(segs["chain_id"]))
-    m = m[m["segments"].map(len) > 0]
-    ex = m[["consortium_id", "body_id", "jurisdiction", "chain_id", "uscc", "rank", "segments"]].explode("segments")
-    ex = ex.rename(columns={"segments": "direct"})
-    anc = segs[["chain_id", "segment_id", "ancestors"]].rename(columns={"segment_id": "direct"})
-    ex = ex.merge(anc, on=["chain_id", "direct"], how="inner").explode("ancestors")
-    ex = ex.rename(columns={"ancestors": "segment_id"}).drop(columns="direct")
-    ex["rank"] = ex["rank"].astype(np.int64)
-    return ex.drop_duplicates(["consortium_id", "uscc", "segment_id"])
+    m = m[np.fromiter(map(len, m["segments"].to_numpy(dtype=object)), dtype=np.int64, count=len(m)) > 0]
+    m = m.reset_index(drop=True)
+    position = {(c, s): i for i, (c, s) in enumerate(zip(segs["chain_id"], segs["segment_id"], strict=True))}
+    above = [tuple(position[(c, a)] for a in anc)
+             for c, anc in zip(segs["chain_id"], segs["ancestors"], strict=True)]
+    chain_codes, chain_ids = pd.factorize(m["chain_id"].to_numpy(dtype=object))
+    tuple_codes, tuples = pd.factorize(m["segments"].to_numpy(dtype=object))
+    pair_codes, pairs = pd.factorize(chain_codes.astype(np.int64) * max(len(tuples), 1) + tuple_codes)
+    width = max(len(tuples), 1)
+    covered = []
+    for p in pairs.tolist():
+        chain_id, listed = chain_ids[p // width], tuples[p % width]
+        covered.append(sorted({a for s in listed if (chain_id, s) in position for a in above[position[(chain_id, s)]]}))
+    sizes = np.array([len(c) for c in covered], dtype=np.int64)
+    flat = np.fromiter((i for c in covered for i in c), dtype=np.int64, count=int(sizes.sum()))
+    starts = np.cumsum(sizes) - sizes
+    per_row = sizes[pair_codes] if len(pair_codes) else np.zeros(0, dtype=np.int64)
+    row = np.repeat(np.arange(len(m), dtype=np.int64), per_row)
+    # Position of each fact within its row's list, plus where that list starts in ``flat``.
+    offset = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    seg = flat[np.repeat(starts[pair_codes], per_row) + offset] if len(row) else np.zeros(0, dtype=np.int64)
+    return _Facts(m, segs, row, seg)
 
 
 def _scopes(net: Network, segs: pd.DataFrame, by: str, consortium: str | None) -> pd.DataFrame:
@@ -147,12 +194,39 @@ def coverage_frame(net: Network, chain: str | None, by: str, consortium: str | N
     return segs, _scopes(net, segs, by, consortium)
 
 
-def tier_counts(cov: pd.DataFrame, col: str) -> pd.DataFrame:
+def tier_counts(facts: _Facts, col: str, scopes: Collection[str]) -> pd.DataFrame:
     """Distinct units per (chain, scope, segment) and strongest tier in the scope:
-    ``chain_id, scope, segment_id, rank, n`` from the coverage facts ``cov``."""
-    best = cov.sort_values("rank", kind="stable").drop_duplicates(["chain_id", col, "segment_id", "uscc"])
-    counts = best.groupby(["chain_id", col, "segment_id", "rank"], sort=False).size().rename("n").reset_index()
-    return counts.rename(columns={col: "scope"})[["chain_id", "scope", "segment_id", "rank", "n"]]
+    ``chain_id, scope, segment_id, rank, n``, counted from the coverage ``facts`` of the
+    scopes named (the values of ``col``, ``consortium_id`` or ``jurisdiction``)."""
+    m = facts.members
+    scope_codes, scope_ids = pd.factorize(m[col].to_numpy(dtype=object))
+    unit_codes, unit_ids = pd.factorize(m["uscc"].to_numpy(dtype=object))
+    wanted = np.flatnonzero(pd.Index(scope_ids, dtype=object).isin(list(scopes)))
+    rows = np.flatnonzero(np.isin(scope_codes[facts.row], wanted)) if len(facts.row) else np.zeros(0, dtype=np.int64)
+    row, seg = facts.row[rows], facts.seg[rows]
+    ns, nu, nr = max(len(facts.segs), 1), max(len(unit_ids), 1), len(ROLES)
+    scope, unit = scope_codes[row].astype(np.int64), unit_codes[row].astype(np.int64)
+    rank = m["rank"].to_numpy(dtype=np.int64)[row]
+    cell = scope * ns + seg  # (scope, segment); the chain is the segment's
+    if max(len(scope_ids), 1) * ns * nu * nr < _PACKED_LIMIT:
+        # Sorting (cell, unit, rank) as one integer puts each unit's strongest tier first.
+        key = unique_sorted((cell * nu + unit) * nr + rank)
+        unit_key = key // nr
+        first = np.r_[True, unit_key[1:] != unit_key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        best = key[first]
+        cells, counts = unique_counts((best // nr // nu) * nr + best % nr)
+    else:  # too many codes for one integer: the same through a frame
+        best = pd.DataFrame({"cell": cell, "unit": unit, "rank": rank}).sort_values("rank", kind="stable")
+        best = best.drop_duplicates(["cell", "unit"])
+        grouped = best.groupby(["cell", "rank"]).size()
+        cells = grouped.index.get_level_values(0).to_numpy() * nr + grouped.index.get_level_values(1).to_numpy()
+        counts = grouped.to_numpy()
+    cell, rank = cells // nr, cells % nr
+    seg = cell % ns
+    return pd.DataFrame({"chain_id": facts.segs["chain_id"].to_numpy(dtype=object)[seg],
+                         "scope": scope_ids[cell // ns] if len(cell) else np.zeros(0, dtype=object),
+                         "segment_id": facts.segs["segment_id"].to_numpy(dtype=object)[seg],
+                         "rank": rank.astype(np.int64), "n": counts.astype(np.int64)})
 
 
 def coverage_grid(segs: pd.DataFrame, scopes: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
@@ -161,28 +235,47 @@ def coverage_grid(segs: pd.DataFrame, scopes: pd.DataFrame, counts: pd.DataFrame
     ``counts`` is :func:`tier_counts`' shape, however it was counted (here, or
     by a database backend on its server), so every backend's matrix agrees.
     """
-    grid = scopes[["chain_id", "scope"]].merge(segs, on="chain_id")
-    if len(counts):
-        counts = counts.astype({"rank": np.int64, "n": np.int64})
-        wide = counts.groupby(["chain_id", "scope", "segment_id", "rank"], sort=False)["n"].sum().unstack(
-            "rank", fill_value=0)
-        wide = wide.reindex(columns=range(len(ROLES)), fill_value=0)
-        wide.columns = list(ROLES)
-        grid = grid.merge(wide.reset_index(), on=["chain_id", "scope", "segment_id"], how="left")
-    else:
-        grid = grid.assign(**{r: 0 for r in ROLES})
-    grid[list(ROLES)] = grid[list(ROLES)].fillna(0).astype(int)
-    grid["total"] = grid[list(ROLES)].sum(axis=1)
-    return grid.sort_values(["chain_id", "order", "scope"], kind="stable").reset_index(drop=True)
+    # Laid out on positions: chain by chain, each segment in order with every scope of the
+    # chain after it (the order the matrix is read in), then the counts added at their cells.
+    segs = segs.sort_values(["chain_id", "order"], kind="stable").reset_index(drop=True)
+    scopes = scopes.sort_values(["chain_id", "scope"], kind="stable").reset_index(drop=True)
+    seg_chain, scope_chain = segs["chain_id"].to_numpy(dtype=object), scopes["chain_id"].to_numpy(dtype=object)
+    seg_rows, scope_rows = [], []
+    for chain_id in sorted(set(seg_chain) & set(scope_chain)):
+        ss, cs = np.flatnonzero(seg_chain == chain_id), np.flatnonzero(scope_chain == chain_id)
+        seg_rows.append(np.repeat(ss, len(cs)))
+        scope_rows.append(np.tile(cs, len(ss)))
+    seg_row = np.concatenate(seg_rows) if seg_rows else np.zeros(0, dtype=np.int64)
+    scope_row = np.concatenate(scope_rows) if scope_rows else np.zeros(0, dtype=np.int64)
+    tiers = np.zeros((len(seg_row), len(ROLES)), dtype=np.int64)
+    if len(counts) and len(seg_row):
+        cell = pd.Index(seg_row * len(scopes) + scope_row)  # increasing: one block per chain
+        at_seg = pd.MultiIndex.from_frame(segs[["chain_id", "segment_id"]]).get_indexer(
+            pd.MultiIndex.from_arrays([counts["chain_id"], counts["segment_id"]]))
+        at_scope = pd.MultiIndex.from_frame(scopes[["chain_id", "scope"]]).get_indexer(
+            pd.MultiIndex.from_arrays([counts["chain_id"], counts["scope"]]))
+        known = (at_seg >= 0) & (at_scope >= 0)
+        rows = cell.get_indexer(at_seg[known] * len(scopes) + at_scope[known])
+        rank = counts["rank"].to_numpy(dtype=np.int64)[known]
+        n = counts["n"].to_numpy(dtype=np.int64)[known]
+        ok = (rows >= 0) & (rank >= 0) & (rank < len(ROLES))
+        np.add.at(tiers, (rows[ok], rank[ok]), n[ok])
+    grid = pd.DataFrame({"chain_id": seg_chain[seg_row], "scope": scopes["scope"].to_numpy(dtype=object)[scope_row]})
+    for col in segs.columns:
+        if col != "chain_id":
+            grid[col] = segs[col].to_numpy()[seg_row]
+    for i, role in enumerate(ROLES):
+        grid[role] = tiers[:, i]
+    grid["total"] = tiers.sum(axis=1)
+    return grid
 
 
 def _matrix(net: Network, chain: str | None, by: str, consortium: str | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            ) -> tuple[pd.DataFrame, pd.DataFrame, _Facts]:
     segs, scopes = coverage_frame(net, chain, by, consortium)
     everywhere = _covering(net, segs)
     col = "consortium_id" if by == "consortium" else "jurisdiction"
-    cov = everywhere[everywhere[col].isin(set(scopes["scope"]))]
-    return coverage_grid(segs, scopes, tier_counts(cov, col)), scopes, everywhere
+    return coverage_grid(segs, scopes, tier_counts(everywhere, col, set(scopes["scope"]))), scopes, everywhere
 
 
 def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
@@ -243,14 +336,16 @@ def gaps(net: Network, chain: str | None = None, consortium: str | None = None, 
     return out[list(GAP_COLUMNS)]
 
 
-def _candidates(net: Network, gaps_: pd.DataFrame, pool: pd.DataFrame, by: str, k: int
+def _candidates(net: Network, gaps_: pd.DataFrame, facts: _Facts, by: str, k: int
                 ) -> list[list[dict[str, Any]]]:
     """Up to ``k`` ranked candidate units for each gap row (see the module docstring);
-    ``pool`` is every coverage fact of the chains concerned, in any scope."""
+    ``facts`` are every coverage fact of the chains concerned, in any scope."""
     if k <= 0 or gaps_.empty:
         return [[] for _ in range(len(gaps_))]
-    wanted = pd.MultiIndex.from_frame(gaps_[["chain_id", "target"]].drop_duplicates())
-    pool = pool[pd.MultiIndex.from_arrays([pool["chain_id"], pool["segment_id"]]).isin(wanted)]
+    targets = pd.MultiIndex.from_frame(gaps_[["chain_id", "target"]].drop_duplicates())
+    wanted = np.flatnonzero(pd.MultiIndex.from_arrays([facts.segs["chain_id"], facts.segs["segment_id"]])
+                            .isin(targets))
+    pool = facts.frame(np.isin(facts.seg, wanted))
     pool = pool.sort_values(["chain_id", "segment_id", "uscc", "rank", "consortium_id"], kind="stable")
     pool = pool.drop_duplicates(["chain_id", "segment_id", "uscc"])  # the tier held, and where
     # Room under the caps: bodies now, and the tightest cap over the jurisdictions of those bodies.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..codes import unique_sorted
 from ..findings import Finding
 from .engine import Context, register
 from .rulebook import Rule, Rulebook
@@ -131,7 +132,7 @@ def _count_rule(ctx: Context, scoped: list[tuple[Rulebook, Rule]], rule_id: str,
     nb = max(len(bodies), 1)
     rows = np.flatnonzero(mask)
     key = u_all[rows] * nb + b_all[rows]
-    pairs = np.unique(key)
+    pairs = unique_sorted(key)
     counts = np.bincount(pairs // nb, minlength=len(units))
     over = counts > smallest
     if not over.any():
@@ -162,7 +163,7 @@ def _count_rule(ctx: Context, scoped: list[tuple[Rulebook, Rule]], rule_id: str,
     j_all, jurs = _codes(ctx, "jurisdiction")
     c_all, cids = _codes(ctx, "consortium_id")
     nj, nc = max(len(jurs), 1), max(len(cids), 1)
-    recs = np.unique((u_all[rows] * nj + j_all[rows]) * nc + c_all[rows])
+    recs = unique_sorted((u_all[rows] * nj + j_all[rows]) * nc + c_all[rows])
     r_cid = cids[recs % nc].tolist()
     # Runs of (unit, jurisdiction) in the sorted records, then the runs of each unit among them.
     uj = recs // nc

@@ -1,0 +1,31 @@
+"""Helpers for integer codes (values numbered 0..n-1, and pairs of them packed into one int64),
+shared by the rules and the network queries, which count on codes rather than text."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["unique_counts", "unique_sorted"]
+
+
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for integer codes, by one sort.
+
+    Why not ``np.unique``: from numpy 2.3 a plain ``np.unique`` finds the distinct values
+    through a hash table and then sorts them, which for wide packed codes (a unit code
+    times the number of bodies plus a body code) is ten times slower than sorting: 0.94 s
+    against 0.07 s for a million, measured here with numpy 2.4 (numpy/numpy#28375)."""
+    k = np.sort(values)
+    return k[_run_starts(k)]
+
+
+def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_counts=True)`` for integer codes, by one sort (see
+    :func:`unique_sorted`)."""
+    k = np.sort(values)
+    starts = _run_starts(k)
+    return k[starts], np.diff(np.r_[starts, len(k)])
+
+
+def _run_starts(k: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, dtype=np.int64)
