@@ -317,6 +317,22 @@ def test_cli_gaps_json_contract(reg_path):
     assert {"uncovered", "general_only", "flow_break"} == {row["kind"] for row in rows}
 
 
+@pytest.mark.parametrize("to_file", [False, True])
+def test_cli_json_written_in_chunks_is_the_whole_frames_json(reg_path, tmp_path, monkeypatch, to_file):
+    from consortia.cli import network as cli_network
+
+    frame = EmbeddedNetwork(load_registry(reg_path), as_of=AS_OF).coverage("EV", "consortium")
+    whole = frame.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+    monkeypatch.setattr(cli_network, "JSON_CHUNK_ROWS", 5)  # 36 rows: eight pieces, the last one short
+    out = tmp_path / "coverage.json"
+    r = run("coverage", str(reg_path), "--chain", "EV", "--as-of", AS_OF, "--format", "json",
+            *(["--out", str(out)] if to_file else []))
+    assert r.exit_code == 0, r.stderr
+    assert (out.read_text(encoding="utf-8") if to_file else r.stdout) == whole
+    r = run("overlaps", str(reg_path), "--as-of", AS_OF, "--kind", "pairs", "--min-shared", "99", "--format", "json")
+    assert r.exit_code == 0 and r.stdout == "[]\n"
+
+
 def test_cli_query_commands_and_formats(reg_path, tmp_path):
     for args in (["overlaps"], ["overlaps", "--kind", "pairs", "--min-shared", "1"], ["overlaps", "--kind", "same-body"],
                  ["overlaps", "--kind", "near-duplicates", "--threshold", "0.4"], ["coverage", "--chain", "EV"],
@@ -611,3 +627,13 @@ def test_coverage_grid_sums_repeated_counts_and_ignores_cells_outside_the_matrix
     assert cells[("guangxi", "S1")] == (0, 0, 0, 4, 4)
     assert sum(v[4] for v in cells.values()) == 11  # the cells outside the matrix add nothing
     assert list(grid["order"]) == sorted(grid["order"])  # segments in display order, every scope of each
+
+
+def test_incidence_from_the_collapse_codes_equals_numbering_again(net):
+    from consortia.queries.network import Incidence
+
+    again = Incidence(net.body_members)  # no codes: every body and unit numbered afresh
+    reused = net.incidence
+    assert net.__dict__["_body_member_codes"] is not None  # the codes from collapsing the pairs were used
+    assert list(reused.bodies) == list(again.bodies) and list(reused.units) == list(again.units)
+    assert reused.matrix.shape == again.matrix.shape and (reused.matrix != again.matrix).nnz == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,24 @@ def _network(source: Source, rules_files: Sequence[str], as_of: dt.date | None) 
     return source.network(books, as_of)
 
 
+#: Rows encoded at a time: the text of a million rows at once held the frame's size
+#: in memory three times over (the encoder's buffer, the string, its UTF-8 bytes).
+JSON_CHUNK_ROWS = 50_000
+
+
+def _json_chunks(frame: Any) -> Iterator[str]:
+    """``frame.to_json(orient="records", force_ascii=False, indent=2)`` and a newline, in
+    pieces of :data:`JSON_CHUNK_ROWS` rows each encoded by pandas: the same text."""
+    if not len(frame):
+        yield "[]\n"
+        return
+    yield "["
+    for start in range(0, len(frame), JSON_CHUNK_ROWS):
+        text = frame.iloc[start:start + JSON_CHUNK_ROWS].to_json(orient="records", force_ascii=False, indent=2)
+        yield ("," if start else "") + text[1:-2]  # without its "[" and "\n]"
+    yield "\n]\n"
+
+
 def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
           table_columns: Sequence[str] | None = None, table_frame: Any = None, total: int | None = None) -> None:
     """Print or write rows; a terminal table is cut to ``limit`` rows with a note saying so.
@@ -56,7 +74,7 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
     scale a query returns hundreds of thousands of rows, and converting each
     to Python dicts first costs more than the query.
     """
-    from ..io import atomic_write_text
+    from ..io import atomic_path
     from ..output import emit
 
     total = len(frame) if total is None else total
@@ -64,11 +82,13 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
         limit = TABLE_ROWS
     shown = frame.head(limit) if limit else frame
     if fmt == "json":
-        text = (shown.to_json(orient="records", force_ascii=False, indent=2) if len(shown) else "[]") + "\n"
         if out is not None and str(out) != "-":
-            atomic_write_text(out, text)
+            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                for part in _json_chunks(shown):
+                    fh.write(part)
         else:
-            click.echo(text, nl=False)
+            for part in _json_chunks(shown):
+                click.echo(part, nl=False)
     else:
         rows = table_frame if table_frame is not None and fmt == "table" else shown
         if table_frame is not None and limit:
