@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import progress
 from .io import atomic_path, atomic_write_bytes
 from .registry import gc_paused
 
@@ -202,6 +203,21 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None 
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
+    to_file = out is not None and str(out) != "-"
+    if to_file:
+        progress.step(f"writing {len(rows):,} rows to {Path(out).name}")  # type: ignore[arg-type]
+    else:
+        progress.clear()  # the table or text goes to the same terminal
+    try:
+        _emit(rows, fmt, out, columns, table_columns, title, sheets, echo)
+    finally:
+        progress.clear()
+
+
+def _emit(rows: Sequence[Mapping[str, Any]], fmt: str, out: str | Path | None, columns: Sequence[str] | None,
+          table_columns: Sequence[str] | None, title: str | None, sheets: Mapping[str, pd.DataFrame] | None,
+          echo: Any) -> None:
+    """The body of :func:`emit`."""
     write = echo or (lambda text: print(text, end=""))
     if fmt == "json":
         with gc_paused():

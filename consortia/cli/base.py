@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .. import __version__, progress
 from ..errors import BackendError, ConsortiaError, InputError, Refusal
 
 __all__ = ["as_of_option", "date_option_callback", "main", "output_options", "rules_option"]
@@ -27,7 +27,8 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with progress.on_terminal():  # a status line while a long command works (terminals only)
+                return super().invoke(ctx)
         except InputError as exc:
             click.echo(f"Error: {exc.render()}", err=True)
             sys.exit(2)

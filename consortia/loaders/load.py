@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..errors import InputError, Problem
 from ..registry import Registry, SourceInfo, empty_table, gc_paused
 from ..rules.rulebook import Rulebooks, load_rulebooks
@@ -255,7 +256,10 @@ def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
     look at projects, evaluations or reports, and need not read or validate them.
     """
     with gc_paused():
-        return _load(path, rulebooks, tables)
+        try:
+            return _load(path, rulebooks, tables)
+        finally:
+            progress.clear()  # whatever is printed next starts on a clean line
 
 
 def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection[str] | None = None) -> Registry:
@@ -273,6 +277,7 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
     tables: dict[str, pd.DataFrame] = {}
     maps: dict[str, dict[str, str]] = {}
     for name, raw in raws.items():
+        progress.step(f"checking the values of {raw.source} ({len(raw.frame):,} rows)")
         tables[name], maps[name] = _parse_table(raw, TABLES[name], books, out)
     if not all(name in tables and maps[name] for name in REQUIRED_TABLES):
         raise InputError(out.problems)
@@ -281,6 +286,7 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
     duplicate_units = units[dup].reset_index(drop=True)
     tables["units"] = units[~dup].reset_index(drop=True)
     lookups = _Lookups(tables)
+    progress.step("checking keys and references between the tables")
     for name, what in (("consortia", "consortium_id"), ("memberships", "membership (consortium, unit, joined_on)"),
                        ("chains", "segment per chain"), ("evaluations", "evaluation per consortium and date"),
                        ("annual_reports", "report per consortium and year"), ("projects", "project_id"),

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..errors import InputError, Problem
 from ..schema import TABLES, Table
 from .text import norm_header
@@ -188,6 +189,7 @@ def _read_folder(path: Path, tables: Collection[str] | None = None) -> dict[str,
             problems.append(Problem(p.name, None, None, None,
                                     f"a second file for table '{table.name}' (already read {found[table.name].source})"))
             continue
+        progress.step(f"reading {p.name} ({p.stat().st_size / 1e6:,.1f} MB)")
         try:
             found[table.name] = _read_csv(p, table)
         except InputError as exc:
@@ -199,6 +201,7 @@ def _read_folder(path: Path, tables: Collection[str] | None = None) -> dict[str,
 
 def _read_workbook(path: Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
     engine = "calamine"
+    progress.step(f"reading {path.name}")
     try:
         with pd.ExcelFile(path, engine=engine) as book:
             names = [n for n in book.sheet_names

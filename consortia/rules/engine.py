@@ -6,14 +6,16 @@ rulebooks that contain it, so a rule a text lacks is never applied there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..findings import Finding, sort_findings
 from ..registry import Registry, gc_paused
 from ..state import active_consortia, active_memberships, as_timestamp
@@ -104,6 +106,15 @@ def _register_all() -> None:
     from . import composition, identity, lead, lifecycle, membership, projects  # noqa: F401 - registers the rules
 
 
+@contextlib.contextmanager
+def _cleared() -> Iterator[None]:
+    """Wipe the status line the rules drew, however they end (see :mod:`consortia.progress`)."""
+    try:
+        yield
+    finally:
+        progress.clear()
+
+
 def run_checks(registry: Registry, books: Rulebooks | None = None,
                as_of: dt.date | str | None = None, rules: Collection[str] | None = None) -> list[Finding]:
     """Every finding of every rule in force, sorted; with ``rules``, of those rules only
@@ -111,18 +122,23 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
     _register_all()
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
-    with gc_paused():
+    with gc_paused(), _cleared():
         ctx = Context(registry, books, ts, active_memberships(registry, ts))
         findings: list[Finding] = []
+        todo = [r for r in RULES if (rules is None or r in rules) and any(r in b.rules for b in books.values())]
+        todo += [r for r in COMMON if (rules is None or r in rules) and r in books.common]
         for rule_id, fn in RULES.items():
             if rules is not None and rule_id not in rules:
                 continue
             scoped = [(b, b.rules[rule_id]) for b in books.values() if rule_id in b.rules]
             if scoped:
+                progress.step(f"rule {rule_id} ({todo.index(rule_id) + 1}/{len(todo)})")
                 findings.extend(fn(ctx, scoped))
         for rule_id, cfn in COMMON.items():
             if rules is not None and rule_id not in rules:
                 continue
             if rule_id in books.common:
+                progress.step(f"rule {rule_id} ({todo.index(rule_id) + 1}/{len(todo)})")
                 findings.extend(cfn(ctx, books.common[rule_id]))
+        progress.step(f"sorting {len(findings):,} findings")
         return sort_findings(findings)
