@@ -40,8 +40,7 @@ from ..codes import unique_counts, unique_sorted
 from ..errors import InputError, Problem
 from .network import ROLES, Network, body_members_of
 
-__all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "coverage_frame", "coverage_grid", "gaps", "segment_order",
-           "tier_counts"]
+__all__ = ["COVERAGE_COLUMNS", "GAP_COLUMNS", "coverage", "coverage_frame", "coverage_grid", "gaps", "segment_order"]
 
 STAGE_RANK = {"upstream": 0, "midstream": 1, "downstream": 2}
 SEGMENT_COLUMNS = ("chain_id", "chain_name", "segment_id", "segment_name", "stage", "parent", "depth", "order")
@@ -194,7 +193,7 @@ def coverage_frame(net: Network, chain: str | None, by: str, consortium: str | N
     return segs, _scopes(net, segs, by, consortium)
 
 
-def tier_counts(facts: _Facts, col: str, scopes: Collection[str]) -> pd.DataFrame:
+def _tier_counts(facts: _Facts, col: str, scopes: Collection[str]) -> pd.DataFrame:
     """Distinct units per (chain, scope, segment) and strongest tier in the scope:
     ``chain_id, scope, segment_id, rank, n``, counted from the coverage ``facts`` of the
     scopes named (the values of ``col``, ``consortium_id`` or ``jurisdiction``)."""
@@ -232,17 +231,20 @@ def tier_counts(facts: _Facts, col: str, scopes: Collection[str]) -> pd.DataFram
 def coverage_grid(segs: pd.DataFrame, scopes: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """The long coverage matrix: one row per segment and scope, a column per tier.
 
-    ``counts`` is :func:`tier_counts`' shape, however it was counted (here, or
-    by a database backend on its server), so every backend's matrix agrees.
+    ``counts`` (``chain_id, scope, segment_id, rank, n``: distinct units per cell and
+    strongest tier in the scope) may be counted here (:func:`_tier_counts`) or by a
+    database backend on its server; the matrix is laid out the same for every backend.
+    Counts repeated for one cell are added; counts for cells outside the matrix are ignored.
     """
     # Laid out on positions: chain by chain, each segment in order with every scope of the
     # chain after it (the order the matrix is read in), then the counts added at their cells.
     segs = segs.sort_values(["chain_id", "order"], kind="stable").reset_index(drop=True)
     scopes = scopes.sort_values(["chain_id", "scope"], kind="stable").reset_index(drop=True)
     seg_chain, scope_chain = segs["chain_id"].to_numpy(dtype=object), scopes["chain_id"].to_numpy(dtype=object)
+    seg_blocks, scope_blocks = _blocks(seg_chain), _blocks(scope_chain)
     seg_rows, scope_rows = [], []
-    for chain_id in sorted(set(seg_chain) & set(scope_chain)):
-        ss, cs = np.flatnonzero(seg_chain == chain_id), np.flatnonzero(scope_chain == chain_id)
+    for chain_id in sorted(seg_blocks.keys() & scope_blocks.keys()):
+        ss, cs = np.arange(*seg_blocks[chain_id]), np.arange(*scope_blocks[chain_id])
         seg_rows.append(np.repeat(ss, len(cs)))
         scope_rows.append(np.tile(cs, len(ss)))
     seg_row = np.concatenate(seg_rows) if seg_rows else np.zeros(0, dtype=np.int64)
@@ -270,12 +272,21 @@ def coverage_grid(segs: pd.DataFrame, scopes: pd.DataFrame, counts: pd.DataFrame
     return grid
 
 
+def _blocks(values: np.ndarray) -> dict[Any, tuple[int, int]]:
+    """Where each value's run starts and ends in ``values``, sorted so that equal values are together."""
+    if not len(values):
+        return {}
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    return {values[s]: (int(s), int(e)) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)}
+
+
 def _matrix(net: Network, chain: str | None, by: str, consortium: str | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame, _Facts]:
     segs, scopes = coverage_frame(net, chain, by, consortium)
     everywhere = _covering(net, segs)
     col = "consortium_id" if by == "consortium" else "jurisdiction"
-    return coverage_grid(segs, scopes, tier_counts(everywhere, col, set(scopes["scope"]))), scopes, everywhere
+    return coverage_grid(segs, scopes, _tier_counts(everywhere, col, set(scopes["scope"]))), scopes, everywhere
 
 
 def coverage(net: Network, chain: str | None = None, by: str = "consortium") -> pd.DataFrame:
