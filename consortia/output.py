@@ -203,49 +203,35 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None 
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    to_file = out is not None and str(out) != "-"
-    if to_file:
-        progress.step(f"writing {len(rows):,} rows to {Path(out).name}")  # type: ignore[arg-type]
-    else:
-        progress.clear()  # the table or text goes to the same terminal
-    try:
-        _emit(rows, fmt, out, columns, table_columns, title, sheets, echo)
-    finally:
-        progress.clear()
-
-
-def _emit(rows: Sequence[Mapping[str, Any]], fmt: str, out: str | Path | None, columns: Sequence[str] | None,
-          table_columns: Sequence[str] | None, title: str | None, sheets: Mapping[str, pd.DataFrame] | None,
-          echo: Any) -> None:
-    """The body of :func:`emit`."""
-    write = echo or (lambda text: print(text, end=""))
-    if fmt == "json":
-        with gc_paused():
-            parts = _json_parts(rows)
-        parts.append("\n")
-        if out is not None and str(out) != "-":
-            # Written in chunks: a national report is a quarter of a gigabyte of text.
-            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-                for i in range(0, len(parts), _CHUNK):
-                    fh.write("".join(parts[i:i + _CHUNK]))
+    with progress.writing(len(rows), out):
+        write = echo or (lambda text: print(text, end=""))
+        if fmt == "json":
+            with gc_paused():
+                parts = _json_parts(rows)
+            parts.append("\n")
+            if out is not None and str(out) != "-":
+                # Written in chunks: a national report is a quarter of a gigabyte of text.
+                with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                    for i in range(0, len(parts), _CHUNK):
+                        fh.write("".join(parts[i:i + _CHUNK]))
+                return
+            text = "".join(parts)
+        elif fmt == "csv":
+            text = _frame(rows, columns).map(neutralise).to_csv(index=False, lineterminator="\n")
+        elif fmt == "xlsx":
+            if out is None or str(out) == "-":
+                raise ValueError("--format xlsx needs --out FILE.xlsx")
+            all_sheets = {title or "results": _frame(rows, columns), **(sheets or {})}
+            atomic_write_bytes(out, _xlsx_bytes(all_sheets))
             return
-        text = "".join(parts)
-    elif fmt == "csv":
-        text = _frame(rows, columns).map(neutralise).to_csv(index=False, lineterminator="\n")
-    elif fmt == "xlsx":
-        if out is None or str(out) == "-":
-            raise ValueError("--format xlsx needs --out FILE.xlsx")
-        all_sheets = {title or "results": _frame(rows, columns), **(sheets or {})}
-        atomic_write_bytes(out, _xlsx_bytes(all_sheets))
-        return
-    else:
-        text = _table_text(rows, table_columns or columns, title, to_file=out is not None and str(out) != "-")
-    if out is not None and str(out) != "-":
-        with atomic_path(out) as tmp:
-            # utf-8-sig for CSV so that Excel on Windows opens Chinese correctly.
-            tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    else:
-        write(text)
+        else:
+            text = _table_text(rows, table_columns or columns, title, to_file=out is not None and str(out) != "-")
+        if out is not None and str(out) != "-":
+            with atomic_path(out) as tmp:
+                # utf-8-sig for CSV so that Excel on Windows opens Chinese correctly.
+                tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        else:
+            write(text)
 
 
 #: Values up to this long are kept on one line in a terminal table; longer columns wrap.

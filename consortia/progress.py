@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TextIO
 
-__all__ = ["clear", "on_terminal", "reporting", "step"]
+__all__ = ["clear", "on_terminal", "reporting", "step", "wiped_after", "writing"]
 
 _listener: ContextVar[Callable[[str | None], None] | None] = ContextVar("consortia_progress", default=None)
 #: Carriage return and "erase to the end of the line": the status line is rewritten in place.
@@ -37,6 +37,28 @@ def clear() -> None:
     listener = _listener.get()
     if listener is not None:
         listener(None)
+
+
+@contextlib.contextmanager
+def wiped_after() -> Iterator[None]:
+    """Wipe the status line when the block ends, however it ends: whatever is printed
+    next (a table, an error) starts on a clean line."""
+    try:
+        yield
+    finally:
+        clear()
+
+
+@contextlib.contextmanager
+def writing(rows: int, out: str | os.PathLike[str] | None) -> Iterator[None]:
+    """The block writes ``rows`` rows to ``out``: said on the status line when ``out`` is a
+    file; when it is the terminal (None or ``-``) the line is wiped first."""
+    if out is not None and str(out) != "-":
+        step(f"writing {rows:,} rows to {os.path.basename(out)}")
+    else:
+        clear()
+    with wiped_after():
+        yield
 
 
 @contextlib.contextmanager

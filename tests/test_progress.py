@@ -77,3 +77,16 @@ def test_the_command_line_writes_no_status_when_stderr_is_not_a_terminal(tmp_pat
     assert r.exit_code in (0, 1), r.stderr
     assert "\x1b" not in r.stderr and "\x1b" not in r.stdout
     assert json.loads(r.stdout)
+
+
+def test_writing_names_the_file_and_wipes_the_line_for_the_terminal(monkeypatch):
+    monkeypatch.delenv("CONSORTIA_NO_PROGRESS", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    term = _Terminal()
+    with progress.on_terminal(term):
+        with progress.writing(1234, "out/findings.json"):
+            pass
+        progress.step("rule X")
+        with progress.writing(5, None):  # to the terminal: the line goes first
+            assert term.getvalue().endswith("… rule X" + WIPE)
+    assert term.getvalue() == WIPE + "… writing 1,234 rows to findings.json" + WIPE + WIPE + "… rule X" + WIPE

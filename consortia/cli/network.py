@@ -75,44 +75,32 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
     scale a query returns hundreds of thousands of rows, and converting each
     to Python dicts first costs more than the query.
     """
+    from ..io import atomic_path
+    from ..output import emit
+
     total = len(frame) if total is None else total
     if limit is None and fmt == "table" and out is None:
         limit = TABLE_ROWS
     shown = frame.head(limit) if limit else frame
-    if out is not None and str(out) != "-":
-        progress.step(f"writing {len(shown):,} rows to {out.name}")
-    else:
-        progress.clear()
-    try:
-        _write(frame, shown, fmt, out, title, table_columns, table_frame, limit)
-    finally:
-        progress.clear()
-    if len(shown) < total:
-        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 for all)", err=True)
-    if out is not None:
-        click.echo(f"{title}; written to {out}", err=True)
-
-
-def _write(frame: Any, shown: Any, fmt: str, out: Path | None, title: str, table_columns: Sequence[str] | None,
-           table_frame: Any, limit: int | None) -> None:
-    """The rows of :func:`_emit`, in ``fmt``."""
-    from ..io import atomic_path
-    from ..output import emit
-
     if fmt == "json":
-        if out is not None and str(out) != "-":
-            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        with progress.writing(len(shown), out):
+            if out is not None and str(out) != "-":
+                with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                    for part in _json_chunks(shown):
+                        fh.write(part)
+            else:
                 for part in _json_chunks(shown):
-                    fh.write(part)
-        else:
-            for part in _json_chunks(shown):
-                click.echo(part, nl=False)
-    else:
+                    click.echo(part, nl=False)
+    else:  # emit says what it writes itself
         rows = table_frame if table_frame is not None and fmt == "table" else shown
         if table_frame is not None and limit:
             rows = rows.head(limit)
         emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
              title=title, echo=click.echo if fmt == "table" else None)
+    if len(shown) < total:
+        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 for all)", err=True)
+    if out is not None:
+        click.echo(f"{title}; written to {out}", err=True)
 
 
 @main.command()

@@ -255,11 +255,8 @@ def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
     are left empty, as if their files were absent): the network queries never
     look at projects, evaluations or reports, and need not read or validate them.
     """
-    with gc_paused():
-        try:
-            return _load(path, rulebooks, tables)
-        finally:
-            progress.clear()  # whatever is printed next starts on a clean line
+    with gc_paused(), progress.wiped_after():
+        return _load(path, rulebooks, tables)
 
 
 def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection[str] | None = None) -> Registry:

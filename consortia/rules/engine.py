@@ -6,9 +6,9 @@ rulebooks that contain it, so a rule a text lacks is never applied there.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator
+import functools
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,15 +106,6 @@ def _register_all() -> None:
     from . import composition, identity, lead, lifecycle, membership, projects  # noqa: F401 - registers the rules
 
 
-@contextlib.contextmanager
-def _cleared() -> Iterator[None]:
-    """Wipe the status line the rules drew, however they end (see :mod:`consortia.progress`)."""
-    try:
-        yield
-    finally:
-        progress.clear()
-
-
 def run_checks(registry: Registry, books: Rulebooks | None = None,
                as_of: dt.date | str | None = None, rules: Collection[str] | None = None) -> list[Finding]:
     """Every finding of every rule in force, sorted; with ``rules``, of those rules only
@@ -122,23 +113,20 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
     _register_all()
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
-    with gc_paused(), _cleared():
+    with gc_paused(), progress.wiped_after():
         ctx = Context(registry, books, ts, active_memberships(registry, ts))
-        findings: list[Finding] = []
-        todo = [r for r in RULES if (rules is None or r in rules) and any(r in b.rules for b in books.values())]
-        todo += [r for r in COMMON if (rules is None or r in rules) and r in books.common]
+        # Every rule to run, with what it is given, listed first so that each step can say "k of n".
+        todo: list[tuple[str, Callable[[], list[Finding]]]] = []
         for rule_id, fn in RULES.items():
-            if rules is not None and rule_id not in rules:
-                continue
             scoped = [(b, b.rules[rule_id]) for b in books.values() if rule_id in b.rules]
-            if scoped:
-                progress.step(f"rule {rule_id} ({todo.index(rule_id) + 1}/{len(todo)})")
-                findings.extend(fn(ctx, scoped))
+            if scoped and (rules is None or rule_id in rules):
+                todo.append((rule_id, functools.partial(fn, ctx, scoped)))
         for rule_id, cfn in COMMON.items():
-            if rules is not None and rule_id not in rules:
-                continue
-            if rule_id in books.common:
-                progress.step(f"rule {rule_id} ({todo.index(rule_id) + 1}/{len(todo)})")
-                findings.extend(cfn(ctx, books.common[rule_id]))
+            if rule_id in books.common and (rules is None or rule_id in rules):
+                todo.append((rule_id, functools.partial(cfn, ctx, books.common[rule_id])))
+        findings: list[Finding] = []
+        for k, (rule_id, run) in enumerate(todo, start=1):
+            progress.step(f"rule {rule_id} ({k}/{len(todo)})")
+            findings.extend(run())
         progress.step(f"sorting {len(findings):,} findings")
         return sort_findings(findings)
