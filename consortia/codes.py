@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["unique_counts", "unique_sorted"]
+__all__ = ["run_starts", "unique_counts", "unique_sorted"]
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -16,16 +16,20 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     times the number of bodies plus a body code) is ten times slower than sorting: 0.94 s
     against 0.07 s for a million, measured here with numpy 2.4 (numpy/numpy#28375)."""
     k = np.sort(values)
-    return k[_run_starts(k)]
+    return k[run_starts(k)]
 
 
 def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_counts=True)`` for integer codes, by one sort (see
     :func:`unique_sorted`)."""
     k = np.sort(values)
-    starts = _run_starts(k)
+    starts = run_starts(k)
     return k[starts], np.diff(np.r_[starts, len(k)])
 
 
-def _run_starts(k: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, dtype=np.int64)
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in ``values`` (sorted, or at least grouped:
+    codes, or text in an object array)."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])

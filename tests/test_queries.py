@@ -637,3 +637,13 @@ def test_incidence_from_the_collapse_codes_equals_numbering_again(net):
     assert net.__dict__["_body_member_codes"] is not None  # the codes from collapsing the pairs were used
     assert list(reused.bodies) == list(again.bodies) and list(reused.units) == list(again.units)
     assert reused.matrix.shape == again.matrix.shape and (reused.matrix != again.matrix).nnz == 0
+
+
+@given(st.lists(st.sampled_from(["a", "b", "中"]), max_size=30))
+def test_run_starts_marks_each_change_of_value(values):
+    import numpy as np
+
+    from consortia.codes import run_starts
+
+    arr = np.array(sorted(values), dtype=object)
+    assert run_starts(arr).tolist() == [i for i in range(len(arr)) if i == 0 or arr[i] != arr[i - 1]]

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .. import geo
-from ..codes import unique_counts, unique_sorted
+from ..codes import run_starts, unique_counts, unique_sorted
 from ..errors import InputError, Problem
 from .network import ROLES, Network, body_members_of
 
@@ -210,9 +210,7 @@ def _tier_counts(facts: _Facts, col: str, scopes: Collection[str]) -> pd.DataFra
     if max(len(scope_ids), 1) * ns * nu * nr < _PACKED_LIMIT:
         # Sorting (cell, unit, rank) as one integer puts each unit's strongest tier first.
         key = unique_sorted((cell * nu + unit) * nr + rank)
-        unit_key = key // nr
-        first = np.r_[True, unit_key[1:] != unit_key[:-1]] if len(key) else np.zeros(0, dtype=bool)
-        best = key[first]
+        best = key[run_starts(key // nr)]
         cells, counts = unique_counts((best // nr // nu) * nr + best % nr)
     else:  # too many codes for one integer: the same through a frame
         best = pd.DataFrame({"cell": cell, "unit": unit, "rank": rank}).sort_values("rank", kind="stable")
@@ -276,7 +274,7 @@ def _blocks(values: np.ndarray) -> dict[Any, tuple[int, int]]:
     """Where each value's run starts and ends in ``values``, sorted so that equal values are together."""
     if not len(values):
         return {}
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    starts = run_starts(values)
     ends = np.r_[starts[1:], len(values)]
     return {values[s]: (int(s), int(e)) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)}
 
@@ -392,10 +390,7 @@ def _candidates(net: Network, gaps_: pd.DataFrame, facts: _Facts, by: str, k: in
     # same-place preference is applied per jurisdiction by a stable re-sort.
     pool = pool.sort_values(["chain_id", "segment_id", "rank", "bodies", "uscc"], kind="stable").reset_index(drop=True)
     seg_key = (pool["chain_id"] + "\x1f" + pool["segment_id"]).to_numpy()
-    cuts = np.flatnonzero(seg_key[1:] != seg_key[:-1]) + 1 if len(seg_key) else np.array([], dtype=int)
-    starts = np.concatenate([[0], cuts]).astype(int) if len(seg_key) else np.array([], dtype=int)
-    ends = np.concatenate([cuts, [len(seg_key)]]).astype(int) if len(seg_key) else np.array([], dtype=int)
-    span = {seg_key[s_]: (s_, e_) for s_, e_ in zip(starts.tolist(), ends.tolist(), strict=True)}
+    span = _blocks(seg_key)
     rank, bodies, ucap = pool["rank"].to_numpy(), pool["bodies"].to_numpy(), pool["unit_cap"].to_numpy()
     city, prov = pool["city"].to_numpy(dtype=object), pool["province"].to_numpy(dtype=object)
     cols = {c: pool[c].tolist() for c in ("uscc", "name", "city", "consortium_id")}

@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .. import geo
+from ..codes import run_starts
 from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
@@ -62,9 +63,8 @@ def grouped_tuples(keys: pd.Series | np.ndarray, values: pd.Series | np.ndarray)
     k, v = frame["k"].to_numpy(), frame["v"].tolist()
     if len(k) == 0:
         return pd.Series([], dtype=object)
-    cuts = np.flatnonzero(k[1:] != k[:-1]) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [len(k)]])
+    starts = run_starts(k)
+    ends = np.r_[starts[1:], len(k)]
     return pd.Series([tuple(v[s:e]) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)],
                      index=pd.Index(k[starts], dtype=object), dtype=object)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..codes import unique_sorted
+from ..codes import run_starts, unique_sorted
 from ..findings import Finding
 from .engine import Context, register
 from .rulebook import Rule, Rulebook
@@ -110,7 +110,7 @@ def _earliest(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def _runs(keys: np.ndarray) -> np.ndarray:
     """Start of each run of equal values in sorted ``keys``, and the end of the last."""
-    return np.r_[np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]), len(keys)] if len(keys) else np.array([0])
+    return np.r_[run_starts(keys), len(keys)]
 
 
 def _count_rule(ctx: Context, scoped: list[tuple[Rulebook, Rule]], rule_id: str, mask: np.ndarray,
