@@ -49,6 +49,16 @@ def test_bodies_in_joining_order_with_undated_first(make_registry):
     assert "南宁市 4 (NN-1, NN-2, NN-3, NN-9)" in f.message and "5 distinct consortia" in f.message
 
 
+def test_a_hub_message_lists_a_few_and_details_list_all(make_registry):
+    """A unit in dozens of consortia: the message names the first five of each
+    jurisdiction and how many more; ``by_jurisdiction`` keeps every id."""
+    ids = [f"NN-{i:02d}" for i in range(1, 13)]
+    fs = rule(make_registry([unit(1)], [cons(c, "nanning") for c in ids], [mem(c, 1) for c in ids]), "MEMBER_CAP")
+    assert len(fs) == 1 and fs[0].details["by_jurisdiction"] == {"nanning": ids}
+    assert "南宁市 12 (NN-01, NN-02, NN-03, NN-04, NN-05 and 7 more)" in fs[0].message
+    assert "NN-06" not in fs[0].message
+
+
 def test_lead_single_and_lead_count_name_the_leads(make_registry):
     units = [unit(1), unit(2), unit(3)]
     consortia = [cons("NN-1", "nanning"), cons("NN-2", "nanning"), cons("NN-3", "nanning")]

@@ -14,6 +14,7 @@ import pandas as pd
 from ..codes import run_starts, unique_sorted
 from ..findings import Finding
 from .engine import Context, register
+from .labels import listing
 from .rulebook import Rule, Rulebook
 
 __all__: list[str] = []
@@ -182,7 +183,9 @@ def _count_rule(ctx: Context, scoped: list[tuple[Rulebook, Rule]], rule_id: str,
         uscc = str(uscc)
         n = b1 - b0
         by_j = {uj_jur[k]: r_cid[uj_from[k]:uj_to[k]] for k in range(k0, k1)}
-        breakdown = ", ".join(f"{labels[j]} {len(cs)} ({', '.join(cs)})" for j, cs in by_j.items())
+        # Each jurisdiction's consortia as the other rules list things (the first few and how
+        # many more): a hub in hundreds stays one readable line; details keep every id.
+        breakdown = ", ".join(f"{labels[j]} {len(cs)} ({listing(cs)})" for j, cs in by_j.items())
         name = name_of[uscc]
         for book, rule, cap in rules:
             if n <= cap or book.jurisdiction not in by_j:
