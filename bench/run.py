@@ -16,7 +16,8 @@ alone:
   second, each one a real check (refusals count; nothing is saved).
 
 Each is printed as wall time, CPU time, ratio to the floor's wall time and
-peak resident memory (from ``os.wait4``: the child's own high-water mark).
+peak resident memory (from ``os.wait4``: the child's own high-water mark; with the
+processes it forks, their sampled PSS together when that is larger).
 Commands that the installed ``consortia`` does not have (``--help`` fails)
 are reported as not available, so the script runs on any version. Only the
 standard library and the project itself are used.
@@ -41,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -167,15 +169,65 @@ def cli_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from consortia.cli import main; sys.exit(main())"]
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process it started that still runs (Linux's /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children", encoding="ascii") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def _pss_mb(pids: Sequence[int]) -> float:
+    """Proportional set size of ``pids`` together: pages they share are counted once."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup", encoding="ascii") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+        except (OSError, ValueError):
+            pass
+    return total / 1024
+
+
+#: How often the memory of a command and the processes it forks is sampled.
+SAMPLE_SECONDS = 0.25
+
+
 def run(argv: Sequence[str], *, cwd: Path | None = None) -> tuple[int, float, float, float, str, str]:
-    """Run ``argv``; return (exit code, wall s, CPU s, peak RSS MB, stdout, stderr).
+    """Run ``argv``; return (exit code, wall s, CPU s, peak MB, stdout, stderr).
 
     ``os.wait4`` gives the resources of this child alone (``RUSAGE_CHILDREN`` would
-    give the largest child so far)."""
+    give the largest child so far), including the CPU time of any process it forked
+    and waited for, but only the largest of their peaks. So that a command that
+    forks (``check`` runs half its rules in a copy of itself) is not reported at
+    the size of its largest process, the memory of the whole process tree is also
+    sampled (PSS, shared pages counted once) every :data:`SAMPLE_SECONDS`, where
+    /proc allows; the peak is the larger of the two."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd)
+        tree_peak = [0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(SAMPLE_SECONDS):
+                pids = _tree(proc.pid)
+                if len(pids) > 1:  # one process alone: wait4's peak is exact
+                    tree_peak[0] = max(tree_peak[0], _pss_mb(pids))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if sys.platform.startswith("linux"):
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        if sampler.is_alive():
+            sampler.join()
         wall = time.perf_counter() - t
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -183,7 +235,7 @@ def run(argv: Sequence[str], *, cwd: Path | None = None) -> tuple[int, float, fl
         peak = usage.ru_maxrss / 1024  # kilobytes on Linux
         if sys.platform == "darwin":
             peak /= 1024  # bytes on macOS
-        return (proc.returncode, wall, usage.ru_utime + usage.ru_stime, peak,
+        return (proc.returncode, wall, usage.ru_utime + usage.ru_stime, max(peak, tree_peak[0]),
                 out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 

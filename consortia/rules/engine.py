@@ -19,6 +19,7 @@ from .. import progress
 from ..findings import Finding, sort_findings
 from ..registry import Registry, gc_paused
 from ..state import active_consortia, active_memberships, as_timestamp
+from .parallel import run_split, workers_for
 from .rulebook import Rule, Rulebook, Rulebooks, load_rulebooks
 
 __all__ = ["RULES", "Context", "register", "run_checks"]
@@ -107,9 +108,13 @@ def _register_all() -> None:
 
 
 def run_checks(registry: Registry, books: Rulebooks | None = None,
-               as_of: dt.date | str | None = None, rules: Collection[str] | None = None) -> list[Finding]:
+               as_of: dt.date | str | pd.Timestamp | None = None, rules: Collection[str] | None = None,
+               workers: int | None = None) -> list[Finding]:
     """Every finding of every rule in force, sorted; with ``rules``, of those rules only
-    (the network pages draw three of them, and need not pay for the other thirty)."""
+    (the network pages draw three of them, and need not pay for the other thirty).
+
+    ``workers`` (1 or 2; unset: by the registry's size and ``CONSORTIA_WORKERS``) runs
+    half the rules in a forked copy of this process (:mod:`.parallel`): the same findings."""
     _register_all()
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
@@ -124,9 +129,15 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
         for rule_id, cfn in COMMON.items():
             if rule_id in books.common and (rules is None or rule_id in rules):
                 todo.append((rule_id, functools.partial(cfn, ctx, books.common[rule_id])))
-        findings: list[Finding] = []
-        for k, (rule_id, run) in enumerate(todo, start=1):
-            progress.step(f"rule {rule_id} ({k}/{len(todo)})")
-            findings.extend(run())
+
+        def started(k: int) -> None:
+            progress.step(f"rule {todo[k][0]} ({k + 1}/{len(todo)})")
+
+        def shared() -> None:  # what most rules start from, computed once before the fork
+            ctx.in_force()
+            ctx.unit_positions()
+
+        findings = run_split([run for _, run in todo], started, workers_for(len(registry.memberships), workers),
+                             prepare=shared)
         progress.step(f"sorting {len(findings):,} findings")
         return sort_findings(findings)

@@ -254,6 +254,14 @@ class PushReport:
         return self.tables.get("memberships", 0) / self.seconds if self.seconds else 0.0
 
 
+class _Bar(tqdm):
+    """tqdm without its monitor thread (the bar is redrawn after every batch anyway): that
+    thread outlives the bar, and while another thread runs, a later ``check`` in the same
+    process keeps its rules in one process rather than fork (:mod:`consortia.rules.parallel`)."""
+
+    monitor_interval = 0
+
+
 def _keyed(props: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{"key": p[key], "props": p} for p in props]
 
@@ -398,7 +406,7 @@ def push(driver: neo4j.Driver, database: str | None, registry: Registry, *,
     with driver.session(database=database) as session:
         done = session.execute_write(_begin, gen, batch_size)
         total = sum(len(s.rows) for s in steps)
-        with tqdm(total=total, unit="row", desc="push", disable=not progress, leave=False) as bar:
+        with _Bar(total=total, unit="row", desc="push", disable=not progress, leave=False) as bar:
             for n, (step, rows) in enumerate(_batches(steps, batch_size)):
                 bar.set_postfix_str(step.name, refresh=False)
                 if n < done:
