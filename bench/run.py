@@ -437,7 +437,8 @@ def report(results: dict[str, list[Result]], facts: dict[str, dict[str, str]], m
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
         lines.append("Time is wall-clock for the whole process (the best of the runs), the ratio is to the "
-                     "pandas floor of the same size, memory is the process's peak RSS.")
+                     "pandas floor of the same size, memory is the process's peak RSS (with a forked "
+                     "copy, as check makes, both processes' sampled PSS together when that is larger).")
         lines.append(f"Machine: {machine()}.")
         return "\n".join(lines)
     for s in sizes:

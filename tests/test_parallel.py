@@ -21,7 +21,7 @@ from consortia.rules.engine import run_checks
 from consortia.rules.parallel import run_split, workers_for
 
 AS_OF = "2026-06-30"
-forks = pytest.mark.skipif(workers_for(10**9, 2) < 2, reason="no fork here (not Linux, or one CPU)")
+forks = pytest.mark.skipif(workers_for(10**9, 30, 2) < 2, reason="no fork here (not Linux, or one CPU)")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def _rows(findings):
 
 @forks
 def test_two_processes_find_what_one_finds(registry):
-    assert workers_for(len(registry.memberships), 2) == 2  # a copy is made (no stray thread in this process)
+    assert workers_for(len(registry.memberships), 30, 2) == 2  # a copy is made (no stray thread in this process)
     one = run_checks(registry, as_of=AS_OF, workers=1)
     two = run_checks(registry, as_of=AS_OF, workers=2)
     assert len({f.rule for f in one}) > 10  # a registry that breaks many rules
@@ -97,18 +97,23 @@ def test_prepare_runs_once_before_the_fork():
 
 def test_no_copy_when_it_would_not_pay_or_is_unsafe(monkeypatch):
     monkeypatch.delenv("CONSORTIA_WORKERS", raising=False)
-    assert workers_for(parallel.MIN_MEMBERSHIPS - 1) == 1
-    assert workers_for(10**9, 1) == 1
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    if parallel.workers_for(10**9, 30) == 2:  # where forking is possible at all
+        assert workers_for(parallel.MIN_MEMBERSHIPS - 1, 30) == 1
+        assert workers_for(10**9, parallel.MIN_TASKS - 1) == 1  # the network pages' three rules
+        assert workers_for(parallel.MIN_MEMBERSHIPS, parallel.MIN_TASKS) == 2
+    assert workers_for(10**9, 30, 1) == 1
     monkeypatch.setenv("CONSORTIA_WORKERS", "1")
-    assert workers_for(10**9) == 1
+    assert workers_for(10**9, 30) == 1
+    monkeypatch.delenv("CONSORTIA_WORKERS")
     monkeypatch.setattr(parallel, "_cpus", lambda: 1)
-    assert workers_for(10**9, 2) == 1
+    assert workers_for(10**9, 30, 2) == 1
     monkeypatch.setattr(parallel, "_cpus", lambda: 2)
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
     try:
-        assert workers_for(10**9, 2) == 1  # a fork beside another thread could inherit a held lock
+        assert workers_for(10**9, 30, 2) == 1  # a fork beside another thread could inherit a held lock
     finally:
         stop.set()
         t.join()

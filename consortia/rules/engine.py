@@ -137,7 +137,7 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
             ctx.in_force()
             ctx.unit_positions()
 
-        findings = run_split([run for _, run in todo], started, workers_for(len(registry.memberships), workers),
+        findings = run_split([run for _, run in todo], started, workers_for(len(registry.memberships), len(todo), workers),
                              prepare=shared)
         progress.step(f"sorting {len(findings):,} findings")
         return sort_findings(findings)

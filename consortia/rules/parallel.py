@@ -28,11 +28,14 @@ from multiprocessing.sharedctypes import Synchronized
 from .. import progress
 from ..findings import Finding
 
-__all__ = ["MIN_MEMBERSHIPS", "run_split", "workers_for"]
+__all__ = ["MIN_MEMBERSHIPS", "MIN_TASKS", "run_split", "workers_for"]
 
 #: Registries with fewer memberships are checked in one process: below this the fork
 #: and the pickled findings cost about what the second core saves.
 MIN_MEMBERSHIPS = 20_000
+#: Nor are runs of fewer rules split: the network pages run three, one of which takes
+#: most of the time, so a copy would add memory (430 MB on L) and save nothing.
+MIN_TASKS = 6
 
 Task = Callable[[], list[Finding]]
 
@@ -47,15 +50,17 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def workers_for(memberships: int, requested: int | None = None) -> int:
-    """How many processes to check a registry of ``memberships`` with: 1 or 2.
+def workers_for(memberships: int, tasks: int, requested: int | None = None) -> int:
+    """How many processes to run ``tasks`` rules on a registry of ``memberships`` with: 1 or 2.
 
     ``requested`` (or ``CONSORTIA_WORKERS``) of 1 keeps one process, 2 asks for two
-    whatever the size; unset, two from :data:`MIN_MEMBERSHIPS` memberships up.
-    Never two where forking is unsafe or there is no second CPU."""
+    whatever the size; unset, two from :data:`MIN_MEMBERSHIPS` memberships and
+    :data:`MIN_TASKS` rules up. Never two where forking is unsafe or there is no
+    second CPU."""
     if requested is None:
         env = os.environ.get("CONSORTIA_WORKERS", "").strip()
-        requested = int(env) if env.isdigit() else (2 if memberships >= MIN_MEMBERSHIPS else 1)
+        wanted = memberships >= MIN_MEMBERSHIPS and tasks >= MIN_TASKS
+        requested = int(env) if env.isdigit() else (2 if wanted else 1)
     if (requested < 2 or _cpus() < 2 or not sys.platform.startswith("linux")
             or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1):
         return 1
