@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from .registry import Registry
@@ -41,7 +42,13 @@ def active_memberships(reg: Registry, as_of: pd.Timestamp) -> pd.DataFrame:
     consortium's ``body_id``, ``jurisdiction`` and ``exemption`` joined on
     (the latter as ``consortium_exemption``)."""
     m = reg.memberships
-    live = (m["left_on"].isna() | (m["left_on"] > as_of)) & (m["joined_on"].isna() | (m["joined_on"] <= as_of))
+    live = ((m["left_on"].isna() | (m["left_on"] > as_of)) & (m["joined_on"].isna() | (m["joined_on"] <= as_of))).to_numpy()
     cons = active_consortia(reg, as_of)[["consortium_id", "body_id", "jurisdiction", "exemption", "recognized_on"]]
-    cons = cons.rename(columns={"exemption": "consortium_exemption"})
-    return m[live].merge(cons, on="consortium_id", how="inner")
+    cons = cons.drop(columns="consortium_id").set_axis(pd.Index(cons["consortium_id"])).rename(
+        columns={"exemption": "consortium_exemption"})
+    # An inner merge on the consortium (ids are unique there), as positions: a probe into the
+    # consortia's hash table per membership, where merge would hash both sides.
+    at = cons.index.get_indexer(m["consortium_id"])
+    keep = np.flatnonzero(live & (at >= 0))
+    left = m.iloc[keep].drop(columns=[c for c in cons.columns if c in m.columns])  # the consortium's own columns win
+    return pd.concat([left.reset_index(drop=True), cons.iloc[at[keep]].reset_index(drop=True)], axis=1)

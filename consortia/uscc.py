@@ -50,8 +50,7 @@ def _as_bytes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(codes)
     mat = np.zeros((n, 18), dtype=np.uint8)
     try:  # the common case, every cell a str: lengths at C speed, one ASCII test over the joined text
-        if not all(type(c) is str for c in codes):
-            raise TypeError
+        # Anything else fails here: len() of a number, or join() of a non-str with a length.
         ok = np.fromiter(map(len, codes), dtype=np.int64, count=n) == 18
         joined = "".join(codes[ok])
         if not joined.isascii():
@@ -87,7 +86,8 @@ def validate_codes(codes: np.ndarray | list[str]) -> np.ndarray:
     expected = (31 - (np.clip(main, 0, None) @ _WEIGHTS) % 31) % 31
     check_ok = values[:, 17] == expected
     org_vals = _ORG_VALUE[mat[:, 8:16]]
-    org_digit_ok = mat[:, 16] == _org_check(np.clip(org_vals, 0, None))
+    org_expected = _org_check(np.clip(org_vals, 0, None))
+    org_digit_ok = mat[:, 16] == org_expected
     valid = charset_ok & org_digit_ok & check_ok
     for i in np.flatnonzero(~valid):  # only the invalid few need a reason in words
         code = arr[i]
@@ -100,10 +100,7 @@ def validate_codes(codes: np.ndarray | list[str]) -> np.ndarray:
             bad = sorted({ch for ch in code if ch not in ALPHABET})
             reasons[i] = "contains characters GB 32100 does not allow: " + " ".join(bad)
         elif not org_digit_ok[i]:
-            reasons[i] = (
-                "organisation-code check digit (position 17) should be "
-                f"'{chr(_org_check(np.clip(org_vals[i:i + 1], 0, None))[0])}'"
-            )
+            reasons[i] = f"organisation-code check digit (position 17) should be '{chr(org_expected[i])}'"
         elif not check_ok[i]:
             reasons[i] = f"check character (position 18) should be '{ALPHABET[expected[i]]}'"
     return reasons
