@@ -120,6 +120,16 @@ def test_no_copy_when_it_would_not_pay_or_is_unsafe(monkeypatch):
 
 
 @forks
+def test_no_fork_to_be_had_runs_everything_here(monkeypatch):
+    def refuse(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(parallel.multiprocessing.get_context("fork").Process, "start", refuse)
+    started: list[int] = []
+    assert run_split([lambda: [1], lambda: [2], lambda: [3]], started.append, workers=2) == [1, 2, 3]
+    assert started == [0, 1, 2]
+
+
+@forks
 def test_buffered_output_is_written_once(capfd):
     print("before the fork", end="")  # still in the buffer when the copy is made
     run_split([lambda: [], lambda: []], lambda i: None, workers=2)

@@ -124,6 +124,12 @@ def run_split(tasks: Sequence[Task], on_task: Callable[[int], None], workers: in
     _TASKS = tasks
     try:
         child.start()
+    except OSError:  # no fork to be had now (memory, the process limit): one process, as without
+        _TASKS = ()
+        recv.close()
+        send.close()
+        return _serial(tasks, on_task)
+    try:
         send.close()
         done: dict[int, list[Finding]] = {}
         while (i := _next(counter)) < len(tasks):
