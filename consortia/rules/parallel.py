@@ -34,7 +34,7 @@ __all__ = ["MIN_MEMBERSHIPS", "MIN_TASKS", "run_split", "workers_for"]
 #: and the pickled findings cost about what the second core saves.
 MIN_MEMBERSHIPS = 20_000
 #: Nor are runs of fewer rules split: the network pages run three, one of which takes
-#: most of the time, so a copy would add memory (430 MB on L) and save nothing.
+#: most of the time, so a copy would add memory (420 MB on L) and save nothing.
 MIN_TASKS = 6
 
 Task = Callable[[], list[Finding]]
