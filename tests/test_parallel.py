@@ -44,6 +44,21 @@ def test_two_processes_find_what_one_finds(registry):
     assert _rows(two) == _rows(one)
 
 
+def _refuse_here(parent: int) -> None:
+    if os.getpid() == parent:
+        raise ValueError("does not unpickle here")
+
+
+class _Unreadable:
+    """Pickles in the copy; unpickling it in the parent raises."""
+
+    def __init__(self, parent: int) -> None:
+        self.parent = parent
+
+    def __reduce__(self):
+        return _refuse_here, (self.parent,)
+
+
 def _tasks(parent: int, behaviour: str, mark):
     """Four tasks: in this process each takes a while (so the copy gets some), in the
     copy each notes that it ran there (in ``mark``) and then misbehaves as told."""
@@ -60,13 +75,15 @@ def _tasks(parent: int, behaviour: str, mark):
                     os._exit(9)
                 if behaviour == "unpicklable":
                     return [lambda: None]
+                if behaviour == "unreadable":
+                    return [_Unreadable(parent)]
             return [f"finding {i}"]
         return run
     return [task(i) for i in range(4)]
 
 
 @forks
-@pytest.mark.parametrize("behaviour", ["none", "raise", "die", "unpicklable"])
+@pytest.mark.parametrize("behaviour", ["none", "raise", "die", "unpicklable", "unreadable"])
 def test_what_the_copy_fails_to_bring_back_is_run_here(behaviour, tmp_path):
     mark = tmp_path / "copy-ran"
     started: list[int] = []

@@ -137,7 +137,7 @@ def run_split(tasks: Sequence[Task], on_task: Callable[[int], None], workers: in
             done[i] = tasks[i]()
         try:
             status, found = recv.recv()
-        except (EOFError, OSError):  # the copy died before it could answer
+        except Exception:  # noqa: BLE001 - the copy died before it could answer, or its answer does not unpickle
             status, found = "failed", None
         answered = True
         if status == "ok" and isinstance(found, list):
