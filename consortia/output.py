@@ -104,16 +104,9 @@ def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None) -> 
 
 
 def _xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.map(neutralise).to_excel(writer, sheet_name=name[:31], index=False)
-            ws = writer.sheets[name[:31]]
-            for col in ws.columns:
-                width = max((len(str(c.value)) if c.value is not None else 0) for c in col[:200])
-                ws.column_dimensions[col[0].column_letter].width = min(max(10, width * 1.6), 80)
-            ws.freeze_panes = "A2"
-    return buf.getvalue()
+    from .xlsx import workbook_bytes
+
+    return workbook_bytes(sheets, neutralise)
 
 
 def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None = None,
