@@ -179,3 +179,23 @@ def test_a_terminal_table_keeps_codes_whole_beside_a_long_list(monkeypatch):
     assert code(1) in text and code(2) in text
     assert "NN-2025-0039:general" in text  # the list wraps; nothing is cut
     assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_a_terminal_table_of_findings_shows_the_first_and_says_so(breached, tmp_path):
+    """A national registry has a hundred thousand findings: the terminal shows the
+    first ones (errors first) and says how many there are; files get them all."""
+    everything = json.loads(run("check", str(breached), "--as-of", AS_OF, "--format", "json").stdout)
+    assert len(everything) > 2
+    r = run("check", str(breached), "--as-of", AS_OF, "--limit", "2")
+    assert r.exit_code == 1  # judged on every finding, not the two shown
+    assert f"{len(everything)} findings" in r.stdout
+    assert f"(showing 2 of {len(everything):,} findings; --limit 0 for all" in r.stderr
+    shown = {f["rule"] for f in everything[:2]}
+    later = {f["rule"] for f in everything[2:]} - shown - {w for f in everything[:2] for w in f["message"].split()}
+    assert shown and later  # rules only the findings after the first two have
+    assert all(rule in r.stdout for rule in shown) and not any(rule in r.stdout for rule in later)
+    whole = run("check", str(breached), "--as-of", AS_OF, "--limit", "0")
+    assert "showing" not in whole.stderr and all(rule in whole.stdout for rule in later)
+    out = tmp_path / "all.json"
+    run("check", str(breached), "--as-of", AS_OF, "--format", "json", "--out", str(out))
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == len(everything)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .base import as_of_option, main, output_options, rules_option
+from .base import as_of_option, limit_option, main, output_options, rules_option, table_limit
 from .source import Source, registry_argument
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
@@ -20,12 +20,13 @@ FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id"
 @registry_argument
 @as_of_option
 @output_options
+@limit_option
 @rules_option
 @click.option("--jurisdiction", "-j", "only", multiple=True, help="Only findings under these jurisdictions.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Column headers of CSV/Excel reports (zh: Chinese).")
-def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, rules_files: tuple[str, ...],
-          only: tuple[str, ...], lang: str) -> None:
+def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, limit: int | None,
+          rules_files: tuple[str, ...], only: tuple[str, ...], lang: str) -> None:
     """Audit the registry at PATH (or, with --backend neo4j, the database's) against
     every rule of its jurisdictions' texts.
 
@@ -49,7 +50,9 @@ def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, rul
     if wanted:
         findings = [f for f in findings if f.jurisdiction in wanted
                     or (f.jurisdiction is None and wanted & set(f.details.get("jurisdictions", [])))]
-    rows = [f.to_dict(copy=False) for f in findings]  # only written out below
+    # A terminal table shows the first findings (errors first); a file gets them all.
+    shown = findings[:table_limit(limit, fmt, out)]
+    rows = [f.to_dict(copy=False) for f in shown]  # only written out below
     title = f"{len(findings)} findings ({sum(f.blocking for f in findings)} blocking errors)"
     sheets = None
     if fmt == "xlsx":
@@ -68,6 +71,9 @@ def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, rul
          table_columns=("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message"),
          title=("问题清单" if lang == "zh" else "findings") if fmt == "xlsx" else title,
          echo=click.echo if fmt == "table" else None)
+    if len(shown) < len(findings):
+        click.echo(f"(showing {len(shown):,} of {len(findings):,} findings; --limit 0 for all, "
+                   "or --format json|csv|xlsx --out FILE for the report)", err=True)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
     sys.exit(exit_code_for(findings))

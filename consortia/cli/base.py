@@ -72,6 +72,26 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: Rows a terminal table shows unless --limit says otherwise (files get every row).
+TABLE_ROWS = 50
+
+
+def limit_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit N``: at most N rows; unset, a terminal table shows :data:`TABLE_ROWS`
+    (a national registry has a hundred thousand) and a file gets every row."""
+    return click.option("--limit", type=click.IntRange(0), default=None,
+                        help=f"At most this many rows (default: {TABLE_ROWS} in a terminal table, all in a file; "
+                             "0 = all).")(fn)
+
+
+def table_limit(limit: int | None, fmt: str, out: Path | None) -> int | None:
+    """The rows to show: ``limit``, or :data:`TABLE_ROWS` for a table on standard output;
+    None (or 0) for all."""
+    if limit is None and fmt == "table" and (out is None or str(out) == "-"):
+        return TABLE_ROWS
+    return limit or None
+
+
 def rules_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--rules FILE`` (repeatable): add or replace a jurisdiction's rulebook."""
     return click.option("--rules", "rules_files", multiple=True, type=click.Path(exists=True, dir_okay=False),

@@ -12,11 +12,9 @@ from typing import Any
 import click
 
 from .. import progress
-from .base import as_of_option, main, output_options, rules_option
+from .base import TABLE_ROWS, as_of_option, limit_option, main, output_options, rules_option, table_limit
 from .source import Source, registry_argument, source_option
 
-#: Rows a terminal table shows unless --limit says otherwise (files get every row).
-TABLE_ROWS = 50
 #: Consortium pairs listed unless --limit says otherwise (in every format).
 PAIR_ROWS = 1000
 
@@ -33,8 +31,7 @@ def network_options(fn: Callable[..., Any] | None = None, *, path: bool = True) 
     @as_of_option
     @rules_option
     @output_options
-    @click.option("--limit", type=click.IntRange(0), default=None,
-                  help=f"At most this many rows (default: {TABLE_ROWS} in a terminal table, all in a file; 0 = all).")
+    @limit_option
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
@@ -79,8 +76,7 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
     from ..output import emit
 
     total = len(frame) if total is None else total
-    if limit is None and fmt == "table" and out is None:
-        limit = TABLE_ROWS
+    limit = table_limit(limit, fmt, out)
     shown = frame.head(limit) if limit else frame
     if fmt == "json":
         with progress.writing(len(shown), out):
