@@ -199,3 +199,27 @@ def test_a_terminal_table_of_findings_shows_the_first_and_says_so(breached, tmp_
     out = tmp_path / "all.json"
     run("check", str(breached), "--as-of", AS_OF, "--format", "json", "--out", str(out))
     assert len(json.loads(out.read_text(encoding="utf-8"))) == len(everything)
+
+
+@pytest.fixture(scope="module")
+def demo_registry(tmp_path_factory) -> Path:
+    from consortia.demo import demo_tables
+    from consortia.generate import write_csv
+
+    root = tmp_path_factory.mktemp("demo") / "registry"
+    write_csv(demo_tables(), root)
+    return root
+
+
+@pytest.mark.parametrize(("command", "what"), [(("deadlines", "--within", "2y"), "obligations"),
+                                               (("summary", "--lang", "en"), "consortia")])
+def test_long_terminal_tables_are_cut_and_files_are_not(demo_registry, tmp_path, command, what):
+    args = (*command, str(demo_registry), "--as-of", "2026-06-30")
+    everything = json.loads(run(*args, "--format", "json").stdout)
+    assert len(everything) > 1
+    r = run(*args, "--limit", "1")
+    assert r.exit_code == 0 and f"(showing 1 of {len(everything):,} {what}; --limit 0 for all)" in r.stderr
+    assert "showing" not in run(*args, "--limit", "0").stderr
+    out = tmp_path / "all.csv"
+    assert run(*args, "--format", "csv", "--out", str(out)).exit_code == 0
+    assert len(pd.read_csv(out)) == len(everything)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .base import as_of_option, limit_option, main, output_options, rules_option, table_limit
+from .base import as_of_option, limit_option, main, note_shown, output_options, rules_option, table_limit
 from .source import Source, registry_argument
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
@@ -71,9 +71,7 @@ def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, lim
          table_columns=("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message"),
          title=("问题清单" if lang == "zh" else "findings") if fmt == "xlsx" else title,
          echo=click.echo if fmt == "table" else None)
-    if len(shown) < len(findings):
-        click.echo(f"(showing {len(shown):,} of {len(findings):,} findings; --limit 0 for all, "
-                   "or --format json|csv|xlsx --out FILE for the report)", err=True)
+    note_shown(len(shown), len(findings), "findings", ", or --format json|csv|xlsx --out FILE for the report")
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
     sys.exit(exit_code_for(findings))
@@ -106,9 +104,10 @@ def show(kind: str, ident: str, path: Path, as_of: dt.date | None, fmt: str, rul
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
 @as_of_option
 @output_options
+@limit_option
 @rules_option
 def summary(path: Path, only: tuple[str, ...], lang: str, as_of: dt.date | None, fmt: str, out: Path | None,
-            rules_files: tuple[str, ...]) -> None:
+            limit: int | None, rules_files: tuple[str, ...]) -> None:
     """Per-consortium application summary (as the Liuzhou form asks): members by type
     and tier, platforms, and open findings."""
     from ..loaders import load_registry
@@ -123,8 +122,10 @@ def summary(path: Path, only: tuple[str, ...], lang: str, as_of: dt.date | None,
     if only:
         frame = frame[frame["consortium_id"].isin(only)]
     frame = translate(frame, lang)
-    emit(frame.to_dict("records"), fmt, out=out, echo=click.echo if fmt == "table" else None,
+    shown = frame.head(table_limit(limit, fmt, out) or len(frame))
+    emit(shown.to_dict("records"), fmt, out=out, echo=click.echo if fmt == "table" else None,
          title="联合体汇总" if lang == "zh" else "Consortium summary")
+    note_shown(len(shown), len(frame), "consortia")
 
 
 def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -141,8 +142,9 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 @click.option("--within", callback=_window, default="90d", show_default=True, help="Window: 90d, 12w, 6m or 1y.")
 @as_of_option
 @output_options
+@limit_option
 @rules_option
-def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Path | None,
+def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Path | None, limit: int | None,
               rules_files: tuple[str, ...]) -> None:
     """Obligations coming due (annual reports, evaluations, rectification acceptance,
     term ends), soonest first."""
@@ -153,9 +155,11 @@ def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Pat
 
     books = load_rulebooks(rules_files)
     rows = due(load_registry(path, books), books, as_of, within)
-    emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None,
+    shown = rows[:table_limit(limit, fmt, out)]  # soonest first
+    emit(shown, fmt, out=out, echo=click.echo if fmt == "table" else None,
          table_columns=("due_on", "days_left", "consortium_id", "jurisdiction", "obligation"),
          title=f"{len(rows)} obligations due within {within} days")
+    note_shown(len(shown), len(rows), "obligations")
 
 
 @main.command()

@@ -92,6 +92,12 @@ def table_limit(limit: int | None, fmt: str, out: Path | None) -> int | None:
     return limit or None
 
 
+def note_shown(shown: int, total: int, what: str = "rows", hint: str = "") -> None:
+    """Say on standard error when a table shows only the first ``shown`` of ``total``."""
+    if shown < total:
+        click.echo(f"(showing {shown:,} of {total:,} {what}; --limit 0 for all{hint})", err=True)
+
+
 def rules_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--rules FILE`` (repeatable): add or replace a jurisdiction's rulebook."""
     return click.option("--rules", "rules_files", multiple=True, type=click.Path(exists=True, dir_okay=False),

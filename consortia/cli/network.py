@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from .. import progress
-from .base import TABLE_ROWS, as_of_option, limit_option, main, output_options, rules_option, table_limit
+from .base import TABLE_ROWS, as_of_option, limit_option, main, note_shown, output_options, rules_option, table_limit
 from .source import Source, registry_argument, source_option
 
 #: Consortium pairs listed unless --limit says otherwise (in every format).
@@ -93,8 +93,7 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
             rows = rows.head(limit)
         emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
              title=title, echo=click.echo if fmt == "table" else None)
-    if len(shown) < total:
-        click.echo(f"(showing {len(shown):,} of {total:,} rows; --limit 0 for all)", err=True)
+    note_shown(len(shown), total)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
 
