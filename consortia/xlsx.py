@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["MAX_CELL_CHARS", "MAX_ROWS", "workbook_bytes"]
@@ -46,6 +48,11 @@ def _column(values: pd.Series, neutralise: Callable[[Any], Any]) -> tuple[list[A
         if type(v) is str:
             v = neutralise(v)
             out[i] = _cut(v) if len(v) > MAX_CELL_CHARS else v
+            continue
+        if isinstance(v, np.generic):  # a numpy scalar in a column of objects
+            v = out[i] = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            out[i] = None  # no number for it in a cell, as JSON writes null
         elif v is not None and not isinstance(v, (bool, int, float)):
             out[i] = neutralise(str(v))
     return out, False
@@ -70,7 +77,7 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], neutralise: Callable[[Any
     # constant_memory: each row goes to a temporary file as it is written (in_memory would
     # keep every cell of the workbook instead, and overrides it).
     book = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+                                     "strings_to_numbers": False, "strings_to_urls": False, "remove_timezone": True})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     per_sheet = MAX_ROWS - 1
     for name, frame in sheets.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import numpy as np
 import openpyxl
 import pandas as pd
 
@@ -42,6 +43,14 @@ def test_values_keep_their_types_and_missing_cells_are_empty():
     assert ws.cell(row=2, column=1).number_format == "yyyy-mm-dd"
     assert [c.value for c in ws[3]] == [None, 4, None, False, None]
     assert ws.freeze_panes == "A2"
+
+
+def test_odd_values_are_written_not_refused():
+    frame = pd.DataFrame({"x": pd.Series([np.int64(3), np.float64("inf"), float("-inf"), ("a", "b"), "y"], dtype=object),
+                          "when": pd.to_datetime(["2024-05-30"] * 5).tz_localize("Asia/Shanghai")})
+    ws = _book({"t": frame})["t"]
+    assert [ws.cell(row=r, column=1).value for r in range(2, 7)] == [3, None, None, "('a', 'b')", "y"]
+    assert ws.cell(row=2, column=2).value == dt.datetime(2024, 5, 30)
 
 
 def test_a_cell_longer_than_excel_holds_is_cut_and_says_so():
