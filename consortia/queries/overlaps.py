@@ -125,16 +125,23 @@ def shared_units(net: Network, pairs: pd.DataFrame) -> pd.Series:
     return lists.reindex(pairs["a"] + "\x1f" + pairs["b"]).reset_index(drop=True)
 
 
-def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None) -> pd.DataFrame:
+def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
+                 across_jurisdictions: bool = False) -> pd.DataFrame:
     """Pairs of consortium bodies that share at least ``min_shared`` members.
 
     ``jaccard`` is shared / members of either (4 decimals). A body is named by
     its root record (``consortium_a``); ``jurisdictions_*`` lists all its
     records' jurisdictions. Most shared first, then highest Jaccard, then ids;
-    ``top`` keeps the first rows (the shared units are listed only for those).
+    ``top`` keeps the first rows (the shared units are listed only for those:
+    a province's bodies form a million pairs). ``across_jurisdictions`` keeps
+    only pairs whose bodies' jurisdictions differ, chosen before ``top``.
     """
     p = net.projection(min_shared)
     p["jaccard"] = jaccard(p)
+    if across_jurisdictions and len(p):
+        js = net.body_info["jurisdictions"]
+        ja, jb = js.reindex(p["a"]).to_numpy(), js.reindex(p["b"]).to_numpy()
+        p = p[np.fromiter((x != y for x, y in zip(ja, jb, strict=True)), dtype=bool, count=len(p))]
     p = p.sort_values(["shared", "jaccard", "a", "b"], ascending=[False, False, True, True], kind="stable")
     return _pair_rows(net, p.head(top) if top is not None else p)
 

@@ -119,11 +119,7 @@ def _sections(net: EmbeddedNetwork, matrix: pd.DataFrame, names: dict[str, str],
     parts.append(_table(["单位", "信用代码", "注册地", "联合体数", "认定机关", "参与"],
                         [[r.name, r.uscc, r.city, r.bodies, "、".join(names.get(j, j) for j in r.jurisdictions),
                           _role_list(r.consortia)] for r in cu.itertuples(index=False)]))
-    sp_ = shared_pairs(net)
-    if not sp_.empty:
-        cross = sp_[[a != b for a, b in zip(sp_["jurisdictions_a"], sp_["jurisdictions_b"], strict=True)]].head(TOP_ROWS)
-    else:
-        cross = sp_
+    cross = shared_pairs(net, top=TOP_ROWS, across_jurisdictions=True)  # named and listed for these rows only
     parts.append(f"<h2>不同认定机关的联合体之间共享成员最多的（前 {TOP_ROWS}）</h2>")
     parts.append(_table(["联合体 A", "联合体 B", "共享成员", "Jaccard", "A 成员", "B 成员"],
                         [[f"{r.consortium_a} {r.name_a}", f"{r.consortium_b} {r.name_b}", r.shared, r.jaccard,
