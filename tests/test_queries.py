@@ -126,6 +126,19 @@ def test_shared_pairs_counts_and_jaccard(net):
     assert list(net.shared_pairs(top=2)["consortium_b"]) == ["LZ-A", "NN-D"]
 
 
+def test_cross_jurisdiction_pairs_are_chosen_before_the_top(net):
+    """The briefing's overlap page lists the top pairs across jurisdictions: choosing them
+    first gives the rows that filtering every pair would, without listing every pair."""
+    from consortia.queries.overlaps import shared_pairs
+
+    every = shared_pairs(net)
+    across = every[[a != b for a, b in zip(every["jurisdictions_a"], every["jurisdictions_b"], strict=True)]]
+    assert 0 < len(across) < len(every)
+    got = shared_pairs(net, top=2, across_jurisdictions=True)
+    pd_testing.assert_frame_equal(got, across.head(2).reset_index(drop=True))
+    pd_testing.assert_frame_equal(shared_pairs(net, across_jurisdictions=True), across.reset_index(drop=True))
+
+
 def test_near_duplicates_need_same_chain_and_different_jurisdictions(net):
     f = net.near_duplicates(0.4)
     assert list(zip(f["consortium_a"], f["consortium_b"], strict=True)) == [("GX-A", "LZ-A")]
