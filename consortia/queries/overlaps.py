@@ -137,13 +137,32 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
     only pairs whose bodies' jurisdictions differ, chosen before ``top``.
     """
     p = net.projection(min_shared)
-    p["jaccard"] = jaccard(p)
-    if across_jurisdictions and len(p):
-        js = net.body_info["jurisdictions"]
-        ja, jb = js.reindex(p["a"]).to_numpy(), js.reindex(p["b"]).to_numpy()
-        p = p[np.fromiter((x != y for x, y in zip(ja, jb, strict=True)), dtype=bool, count=len(p))]
-    p = p.sort_values(["shared", "jaccard", "a", "b"], ascending=[False, False, True, True], kind="stable")
-    return _pair_rows(net, p.head(top) if top is not None else p)
+    jac = jaccard(p).to_numpy()
+    # Most shared first, then highest Jaccard, then ids: the projection comes in (a, b) order
+    # and lexsort is stable, so ties keep that order without comparing millions of id strings.
+    order = np.lexsort((-jac, -p["shared"].to_numpy()))
+    if across_jurisdictions:
+        order = _across(net, p, order, top)
+    if top is not None:
+        order = order[:top]
+    return _pair_rows(net, p.iloc[order].assign(jaccard=jac[order]))
+
+
+def _across(net: Network, p: pd.DataFrame, order: np.ndarray, top: int | None) -> np.ndarray:
+    """The rows of ``order`` whose two bodies' jurisdictions differ, in that order; with
+    ``top``, looked at a block at a time until ``top`` are found (the first few hundred
+    pairs of a million usually hold them)."""
+    js = net.body_info["jurisdictions"]
+    a, b = p["a"].to_numpy(), p["b"].to_numpy()
+    found: list[np.ndarray] = []
+    step = len(order) if top is None else max(1024, 16 * top)
+    for start in range(0, len(order), step):
+        block = order[start:start + step]
+        ja, jb = js.reindex(a[block]).to_numpy(), js.reindex(b[block]).to_numpy()
+        found.append(block[np.fromiter((x != y for x, y in zip(ja, jb, strict=True)), dtype=bool, count=len(block))])
+        if top is not None and sum(map(len, found)) >= top:
+            break
+    return np.concatenate(found) if found else order[:0]
 
 
 def _pair_rows(net: Network, p: pd.DataFrame) -> pd.DataFrame:
