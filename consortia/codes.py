@@ -1,11 +1,16 @@
-"""Helpers for integer codes (values numbered 0..n-1, and pairs of them packed into one int64),
-shared by the rules and the network queries, which count on codes rather than text."""
+"""Helpers for integer codes (values numbered 0..n-1, and pairs of them packed into one int64)
+and for grouping values by key, shared by the rules, the network queries and the reports,
+which count on codes rather than text."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Hashable
+from typing import Any
 
-__all__ = ["run_starts", "unique_counts", "unique_sorted"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["grouped_tuples", "run_starts", "unique_counts", "unique_sorted"]
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -33,3 +38,19 @@ def run_starts(values: np.ndarray) -> np.ndarray:
     if not len(values):
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+
+
+def grouped_tuples(keys: pd.Series | np.ndarray, values: pd.Series | np.ndarray) -> pd.Series:
+    """The values of each key as a tuple, keys and values in sorted order.
+
+    ``groupby(...).agg(tuple)`` calls Python once per group through pandas' slow
+    path; gathering plain lists and sorting each is tens of times faster at a
+    hundred thousand groups (and faster than sorting every pair as one frame).
+    """
+    held: dict[Hashable, list[Any]] = {}
+    for k, v in zip(np.asarray(keys, dtype=object).tolist(), np.asarray(values, dtype=object).tolist(), strict=True):
+        held.setdefault(k, []).append(v)
+    if not held:
+        return pd.Series([], dtype=object)
+    ks = sorted(held)
+    return pd.Series([tuple(sorted(held[k])) for k in ks], index=pd.Index(ks, dtype=object), dtype=object)

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
+from .codes import grouped_tuples
 from .findings import Finding
 from .registry import Registry
 from .state import active_consortia, active_memberships, as_timestamp
@@ -33,15 +34,11 @@ HEADERS_ZH = {
 }
 
 
-def _joined(keys: pd.Series, values: pd.Series, *, distinct: bool = False) -> dict[str, str]:
-    """Per key: its non-missing values sorted and joined with "; " (once each with
-    ``distinct``). Plain lists, because a groupby calling a Python function per group
-    took seconds over a hundred thousand units."""
-    held: dict[str, list[str]] = {}
-    for k, v in zip(keys.tolist(), values.tolist(), strict=True):
-        if isinstance(v, str):
-            held.setdefault(k, []).append(v)
-    return {k: "; ".join(sorted(set(vs)) if distinct else sorted(vs)) for k, vs in held.items()}
+def _joined(keys: pd.Series, values: pd.Series, *, distinct: bool = False) -> pd.Series:
+    """Per key: its non-missing values sorted and joined with "; " (once each with ``distinct``)."""
+    text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    lists = grouped_tuples(keys.to_numpy(dtype=object)[text], values.to_numpy(dtype=object)[text])
+    return lists.map(lambda vs: "; ".join(dict.fromkeys(vs) if distinct else vs))
 
 
 def translate(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -61,7 +58,7 @@ def consortium_summary(registry: Registry, as_of: dt.date | str | None = None,
     by_type = pd.crosstab(m["consortium_id"], m["type"])
     by_role = pd.crosstab(m["consortium_id"], m["role"])
     lead = m[m["role"] == "lead"]
-    leads = pd.Series(_joined(lead["consortium_id"], lead["unit_name"]), dtype=object)
+    leads = _joined(lead["consortium_id"], lead["unit_name"])
     plat = m.assign(p=m["platform_level"].isin(["provincial", "national"]), q=m["platform_level"] == "municipal")
     plat = plat.groupby("consortium_id")[["p", "q"]].sum()
     out = cons[["consortium_id", "name", "jurisdiction", "status", "recognized_on"]].copy()
@@ -99,8 +96,8 @@ def unit_memberships(registry: Registry, as_of: dt.date | str | None = None) -> 
     roles = _joined(m["uscc"], m["consortium_id"] + ":" + m["role"])
     out = pd.DataFrame({
         "consortia": m.groupby("uscc")["body_id"].nunique(),
-        "roles": pd.Series(roles, dtype=object),
-        "jurisdictions": pd.Series(_joined(m["uscc"], m["jurisdiction"], distinct=True), dtype=object),
+        "roles": roles,
+        "jurisdictions": _joined(m["uscc"], m["jurisdiction"], distinct=True),
     }).rename_axis("uscc").reset_index()
     units = registry.units[["uscc", "name", "type", "city"]]
     return units.merge(out, on="uscc", how="inner").sort_values(["consortia", "uscc"], ascending=[False, True])
