@@ -76,6 +76,10 @@ def test_overlap_matrix_counts_units_on_both_sides(make_registry):
     assert bodies == {"b:A", "b:B", "b:C", "b:D"}
     shared = {tuple(sorted((e["from"], e["to"]))) for e in view.edges if "shared" in e}
     assert shared == {("b:A", "b:B"), ("b:B", "b:D")}  # A–D are both Nanning's: not a cross-city link
+    # Five nodes allowed beside the three jurisdictions: B (two cross links) and then A before D (one each).
+    small = build_overlap_view(net.registry, books, max_nodes=5)
+    assert {n["id"] for n in small.nodes if n["k"] == "b"} == {"b:A", "b:B"}
+    assert small.stats["bodies_total"] == 4 and "共 4 个联合体，图中只画共享成员最多的 2 个" in small.subtitle
 
 
 def test_brief_pages_in_the_browser(browser, demo):

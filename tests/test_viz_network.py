@@ -168,6 +168,24 @@ def test_aggregated_view_counts_bodies_jurisdictions_and_shared_members(loaded):
     assert _node(view, "b:N1")["mark"] == "flag"
 
 
+def test_aggregated_view_keeps_at_most_max_nodes_most_shared_first(loaded, registry_path):
+    reg, books, findings = loaded
+    # Five bodies and two jurisdictions, five nodes allowed: three bodies. N1-N4 each share unit 5 with
+    # the three others (G1 shares nothing); among them the larger N1 and N2 first, then N3 before N4 by id.
+    view = build_view(reg, books, AS_OF, None, findings, max_nodes=5, aggregate=True)
+    assert len(view.nodes) == 5
+    assert {n["id"] for n in view.nodes if n["k"] == "b"} == {"b:N1", "b:N2", "b:N3"}
+    assert view.stats["bodies_total"] == 5 and view.stats["bodies_shown"] == 3
+    assert "共 5 个联合体，图中只画共享成员最多的 3 个" in view.subtitle
+    assert all(e["from"] in {"b:N1", "b:N2", "b:N3"} for e in view.edges)
+    whole = build_view(reg, books, AS_OF, None, findings, max_nodes=10, aggregate=True)
+    assert whole.stats["bodies_shown"] == 5 and "图中只画" not in whole.subtitle
+    r = CliRunner().invoke(main, ["viz", "network", str(registry_path), "--out", str(registry_path / "n.html"),
+                                  "--as-of", AS_OF, "--aggregate", "--max-nodes", "5"])
+    assert r.exit_code == 0, r.output
+    assert "the 3 of 5 consortium bodies that share the most members" in r.stderr
+
+
 def test_layout_is_deterministic_and_keeps_components_apart():
     edges = np.array([[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3]])
     a = layout_positions(6, edges, seed=3)

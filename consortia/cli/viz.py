@@ -41,7 +41,8 @@ def viz() -> None:
 @click.option("--depth", type=click.IntRange(1, 5), default=1, show_default=True,
               help="With --unit: how many consortium hops to widen the neighbourhood.")
 @click.option("--max-nodes", type=click.IntRange(1, 1_000_000), default=5000, show_default=True,
-              help="Above this many nodes, draw the aggregated view (jurisdictions and consortia).")
+              help="Above this many nodes, draw the aggregated view (jurisdictions and consortia), "
+                   "itself cut to this many nodes: the consortia sharing the most members first.")
 @click.option("--aggregate/--members", "aggregate", default=None,
               help="Force the aggregated view, or the unit-by-unit view (default: by --max-nodes).")
 @click.option("--physics", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
@@ -67,6 +68,10 @@ def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions
     kind = "aggregated" if s["mode"] == "aggregate" else "units and consortia"
     click.echo(f"Wrote {out}: {s['nodes']} nodes, {s['edges']} edges ({kind}; "
                f"{s['consortia']} consortia, {s['units']} units, {s['memberships']} memberships as of {s['as_of']}).")
+    if s.get("bodies_shown", 0) < s.get("bodies_total", 0):
+        click.echo(f"Drawn: the {s['bodies_shown']:,} of {s['bodies_total']:,} consortium bodies that share the most "
+                   f"members (--max-nodes {max_nodes}); narrow with --jurisdiction, --city or --chain to see the rest.",
+                   err=True)
 
 
 @viz.command()
@@ -98,9 +103,12 @@ def chain(source: Source, chain: str | None, by: str, out: Path, formats: tuple[
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file; the heatmap is written next to it as .png and .svg.")
 @click.option("--no-images", is_flag=True, help="Only the HTML page.")
+@click.option("--max-nodes", type=click.IntRange(1, 1_000_000), default=5000, show_default=True,
+              help="At most this many nodes in the drawing: the consortia sharing the most members across cities first.")
 @as_of_option
 @rules_option
-def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:
+def overlaps(source: Source, out: Path, no_images: bool, max_nodes: int, as_of: dt.date | None,
+             rules_files: tuple[str, ...]) -> None:
     """The cross-city view: consortia sharing members across cities and levels, the
     jurisdiction-by-jurisdiction matrix of shared units, and bodies recorded twice."""
     from ..queries.network import EmbeddedNetwork
@@ -111,7 +119,7 @@ def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, 
     registry, books = _load(source, rules_files)
     written = write_overlaps(EmbeddedNetwork(registry, books, as_of), out,
                              run_checks(registry, books, as_of, rules=MARKED_RULES),
-                             images=() if no_images else ("png", "svg"))
+                             images=() if no_images else ("png", "svg"), max_nodes=max_nodes)
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
@@ -121,7 +129,7 @@ def overlaps(source: Source, out: Path, no_images: bool, as_of: dt.date | None, 
 @click.option("--by", type=click.Choice(["jurisdiction", "consortium"]), default="jurisdiction", show_default=True,
               help="Columns of the chain maps.")
 @click.option("--max-nodes", type=click.IntRange(1, 1_000_000), default=5000, show_default=True,
-              help="Above this many nodes the network page is aggregated.")
+              help="Above this many nodes the network page is aggregated; no drawing has more.")
 @as_of_option
 @rules_option
 def brief(source: Source, out: Path, by: str, max_nodes: int, as_of: dt.date | None, rules_files: tuple[str, ...]) -> None:

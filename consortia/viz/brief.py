@@ -87,6 +87,10 @@ def write_brief(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.
     # The network.
     view = build_view(registry, books, ts, None, findings, max_nodes=max_nodes)
     brief.files.append(write_network_page(view, out / "network.html", nav=_nav(0)))
+    if view.stats.get("bodies_shown", 0) < view.stats.get("bodies_total", 0):
+        brief.notes.append(f"联合体网络图只画了共享成员最多的 {view.stats['bodies_shown']} 个联合体"
+                           f"（共 {view.stats['bodies_total']} 个）；"
+                           "可用 consortia viz network 按认定机关、城市或产业链分别查看。")
     # Chain maps.
     chain_links: list[tuple[str, str, str]] = []
     if registry.table("chains").empty:
@@ -109,10 +113,11 @@ def write_brief(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.
                 chain_links.append((cid, names.get(cid, cid), p.stem))
     # Overlaps.
     try:
-        brief.files += write_overlaps(net, out / "overlaps.html", findings, nav=_nav(0))
+        brief.files += write_overlaps(net, out / "overlaps.html", findings, nav=_nav(0), max_nodes=max_nodes)
     except MissingFontError as exc:
         brief.notes.append(f"未生成重叠热力图：{exc}")
-        brief.files += write_overlaps(net, out / "overlaps.html", findings, images=(), nav=_nav(0))
+        brief.files += write_overlaps(net, out / "overlaps.html", findings, images=(), nav=_nav(0),
+                                      max_nodes=max_nodes)
     # Findings.
     brief.files.append(write_page(out / "findings.html", _findings_page(findings, books, day)))
     # Index.

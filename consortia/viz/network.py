@@ -412,7 +412,8 @@ def build_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.T
     jurisdictions, chains = _legend_maps(registry, books, cons)
     unit_marks, cons_marks = finding_marks(findings)
     if agg:
-        view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed)
+        view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed,
+                          max_nodes=max_nodes)
     else:
         view = _members(registry, books, cons, m, m_all, jurisdictions, chains, unit_marks, cons_marks, seed)
     n = len(view.nodes)
@@ -421,7 +422,7 @@ def build_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.T
     what = "联合体与认定机关（按共享成员聚合）" if agg else "单位与联合体"
     view.title = "创新联合体网络"
     view.subtitle = (f"{ts.date()} · {sel.describe()} · {len(cons)} 个联合体 · {int(m['uscc'].nunique())} 家单位 · "
-                     f"{len(m)} 条成员关系 · 图中{what}：{n} 个节点、{len(view.edges)} 条边")
+                     f"{len(m)} 条成员关系 · 图中{what}：{n} 个节点、{len(view.edges)} 条边{_left_out(view)}")
     view.stats.update({"mode": view.mode, "nodes": n, "edges": len(view.edges), "consortia": len(cons),
                        "units": int(m["uscc"].nunique()), "memberships": len(m), "members_view_nodes": n_members_view,
                        "build_seconds": round(time.perf_counter() - t0, 3), "as_of": str(ts.date())})
@@ -440,21 +441,24 @@ def _legend_maps(registry: Registry, books: Rulebooks, cons: pd.DataFrame
 
 
 def build_overlap_view(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.Timestamp | None = None,
-                       findings: list[Finding] | None = None, *, top_links: int = 3, seed: int = 1) -> NetworkView:
+                       findings: list[Finding] | None = None, *, top_links: int = 3, seed: int = 1,
+                       max_nodes: int = DEFAULT_MAX_NODES) -> NetworkView:
     """The cross-city picture: jurisdictions, and the consortium bodies that share members
     with a body recorded elsewhere (or are themselves recorded by two jurisdictions),
-    linked by the number of members they share."""
+    linked by the number of members they share; at most ``max_nodes`` nodes, the bodies
+    sharing the most members across cities first."""
     ts = as_timestamp(as_of)
     cons = active_consortia(registry, ts).drop_duplicates("consortium_id")
     m = active_memberships(registry, ts)
     jurisdictions, chains = _legend_maps(registry, books, cons)
     _, cons_marks = finding_marks(findings)
-    view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed, cross_only=True)
+    view = _aggregate(registry, books, cons, m, jurisdictions, chains, cons_marks, top_links, seed, cross_only=True,
+                      max_nodes=max_nodes)
     view.physics = len(view.nodes) <= PHYSICS_MAX_NODES
     view.title = "跨城市、跨层级的联合体重叠"
-    n_bodies = sum(1 for n in view.nodes if n["k"] == "b")
+    n_bodies = view.stats["bodies_total"]
     view.subtitle = (f"{ts.date()} · 与其他认定机关的联合体共享成员（或被两级认定）的联合体 {n_bodies} 个 · "
-                     f"连线：共享成员家数（每个联合体保留最强的 {top_links} 条）")
+                     f"连线：共享成员家数（每个联合体保留最强的 {top_links} 条）{_left_out(view)}")
     view.stats.update({"mode": view.mode, "nodes": len(view.nodes), "edges": len(view.edges), "as_of": str(ts.date())})
     return view
 
@@ -595,9 +599,33 @@ def _top_links(product: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, 
     return pairs[:, 0], pairs[:, 1], w
 
 
+def _left_out(view: NetworkView) -> str:
+    """The subtitle's note when an aggregated view draws only some of its bodies."""
+    total, shown = view.stats.get("bodies_total", 0), view.stats.get("bodies_shown", 0)
+    if view.mode != "aggregate" or shown >= total:
+        return ""
+    return f" · 共 {total} 个联合体，图中只画共享成员最多的 {shown} 个"
+
+
+def _most_shared(prod: sp.csr_matrix, sizes: np.ndarray, eligible: np.ndarray, cap: int) -> np.ndarray:
+    """The positions of at most ``cap`` eligible bodies, most members shared with the
+    others first (then larger, then in id order), returned in id order.
+
+    A national registry aggregates to a hundred thousand bodies: a page of them
+    neither lays out in minutes nor reads on a projector, so the view keeps the
+    bodies that hold the network together and says how many it left out."""
+    idx = np.flatnonzero(eligible)
+    if len(idx) <= cap:
+        return idx
+    weight = np.asarray(prod.sum(axis=1)).ravel() - prod.diagonal()
+    order = np.lexsort((idx, -sizes[idx], -weight[idx]))
+    return np.sort(idx[order[:cap]])
+
+
 def _aggregate(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.DataFrame,
                jurisdictions: dict[str, dict[str, str]], chains: dict[str, str],
-               cons_marks: dict[str, list[Finding]], top_links: int, seed: int, cross_only: bool = False) -> NetworkView:
+               cons_marks: dict[str, list[Finding]], top_links: int, seed: int, cross_only: bool = False,
+               max_nodes: int | None = None) -> NetworkView:
     # Bodies: a record plus the records directly recognised from it.
     recs = cons[["consortium_id", "body_id", "name", "jurisdiction", "chain_id"]]
     bodies = pd.Index(np.sort(recs["body_id"].unique()))
@@ -618,20 +646,20 @@ def _aggregate(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.D
         keep_cross = code[coo.row] != code[coo.col]
         prod = sp.csr_matrix((coo.data[keep_cross], (coo.row[keep_cross], coo.col[keep_cross])), shape=prod.shape)
     n_pairs = (prod.nnz - int((prod.diagonal() > 0).sum())) // 2
-    pa, pb, pw = _top_links(prod, top_links)
     if cross_only:
-        # Keep the bodies that take part in a cross link, and bodies recorded by two jurisdictions or more.
+        # The bodies that take part in a cross link, and bodies recorded by two jurisdictions or more.
         multi = recs.groupby("body_id")["jurisdiction"].nunique().reindex(bodies).to_numpy() > 1
-        linked = np.zeros(len(bodies), dtype=bool)
-        linked[pa] = True
-        linked[pb] = True
-        kept = np.flatnonzero(linked | multi)
-        remap = np.full(len(bodies), -1)
-        remap[kept] = np.arange(len(kept))
-        bodies = bodies[kept]
-        sizes = sizes[kept]
-        pa, pb = remap[pa], remap[pb]
+        eligible = (np.diff(prod.indptr) - (prod.diagonal() != 0) > 0) | multi
+    else:
+        eligible = np.ones(len(bodies), dtype=bool)
+    n_eligible = int(eligible.sum())
+    cap = n_eligible if max_nodes is None else max(max_nodes - len(jurisdictions), 1)
+    kept = _most_shared(prod, sizes, eligible, cap)
+    if len(kept) < len(bodies):
+        prod = prod[kept][:, kept]
+        bodies, sizes = bodies[kept], sizes[kept]
         recs = recs[recs["body_id"].isin(bodies)]
+    pa, pb, pw = _top_links(prod, top_links)
     jids = list(jurisdictions)
     nb = len(bodies)
     body_j = recs[["body_id", "jurisdiction"]].drop_duplicates()
@@ -688,4 +716,6 @@ def _aggregate(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.D
     view.stats["pairs_sharing"] = int(n_pairs)
     view.stats["pairs_drawn"] = len(pa)
     view.stats["top_links"] = top_links
+    view.stats["bodies_total"] = n_eligible
+    view.stats["bodies_shown"] = nb
     return view

@@ -26,7 +26,7 @@ from ..findings import Finding
 from ..queries.network import EmbeddedNetwork
 from ..queries.overlaps import cross_units, same_body, shared_pairs
 from .images import SLIDE_INCHES, figure_context, save_figure
-from .network import ROLE_ZH, build_overlap_view
+from .network import DEFAULT_MAX_NODES, ROLE_ZH, build_overlap_view
 from .network_page import render_network_page
 from .page import esc, write_page
 
@@ -134,10 +134,11 @@ def _sections(net: EmbeddedNetwork, matrix: pd.DataFrame, names: dict[str, str],
 
 
 def write_overlaps(net: EmbeddedNetwork, out: str | Path, findings: list[Finding] | None = None,
-                   images: tuple[str, ...] = ("png", "svg"), nav: str = "") -> list[Path]:
-    """Write the overlap page to ``out`` (HTML) and the heatmap next to it (``<stem>.png``/``.svg``)."""
+                   images: tuple[str, ...] = ("png", "svg"), nav: str = "", max_nodes: int = DEFAULT_MAX_NODES) -> list[Path]:
+    """Write the overlap page to ``out`` (HTML) and the heatmap next to it (``<stem>.png``/``.svg``);
+    the drawing has at most ``max_nodes`` nodes (the tables below it are whole)."""
     out = Path(out)
-    view = build_overlap_view(net.registry, net.books, net.as_of, findings)
+    view = build_overlap_view(net.registry, net.books, net.as_of, findings, max_nodes=max_nodes)
     matrix = jurisdiction_matrix(net)
     names = {j: net.jurisdiction_meta(j)["name"] or j for j in matrix.index}
     links = {f: f"{out.stem}.{f}" for f in images} if not matrix.empty else {}
