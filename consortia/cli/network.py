@@ -122,7 +122,7 @@ def overlaps(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...]
         # told otherwise (--limit 0) only the strongest are listed, with their shared units.
         if limit is None:
             limit = TABLE_ROWS if fmt == "table" and out is None else PAIR_ROWS
-        total = len(net.projection(min_shared))
+        total = len(net.pair_counts(min_shared).a)  # counted as numbers: no pair is named but those listed
         frame = net.shared_pairs(min_shared, top=limit or None)
         title = f"{total:,} consortium pairs sharing at least {min_shared} member(s)"
         cols = ("consortium_a", "name_a", "consortium_b", "name_b", "shared", "jaccard")

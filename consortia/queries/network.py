@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from ..codes import grouped_tuples
 from ..registry import Registry
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..state import active_consortia, active_memberships, as_timestamp
+
+if TYPE_CHECKING:
+    from .overlaps import PairCounts
 
 __all__ = ["NETWORK_TABLES", "ROLES", "ROLE_RANK", "EmbeddedNetwork", "Incidence", "Network", "body_members_of",
            "grouped_tuples", "jurisdictions_of", "sorted_factorize", "unit_jurisdictions"]
@@ -226,6 +229,14 @@ class Network:
         from .overlaps import projection
 
         return projection(self, min_shared, min_jaccard)
+
+    def pair_counts(self, min_shared: int = 1) -> PairCounts:
+        """The projection as numbers (:class:`~consortia.queries.overlaps.PairCounts`), which the
+        pair queries order and filter before naming the few rows they return; from the
+        incidence matrix unless a backend counts the pairs on its own server."""
+        from .overlaps import incidence_pairs
+
+        return incidence_pairs(self, min_shared)
 
     def shared_units(self, pairs: pd.DataFrame) -> pd.Series:
         """The sorted codes of the units each pair of bodies (columns ``a``, ``b``)

@@ -13,15 +13,17 @@ kept, so the unit–unit projection is never built.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .network import Network, grouped_tuples, jurisdictions_of, unit_jurisdictions
+from .network import Network, grouped_tuples, jurisdictions_of, sorted_factorize, unit_jurisdictions
 
-__all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "cross_unit_rows", "cross_units", "jaccard",
-           "multi_record_bodies", "near_duplicates", "projection", "same_body", "same_body_rows", "shared_pairs",
-           "shared_units"]
+__all__ = ["CROSS_UNIT_COLUMNS", "PAIR_COLUMNS", "SAME_BODY_COLUMNS", "PairCounts", "cross_unit_rows", "cross_units",
+           "incidence_pairs", "jaccard", "multi_record_bodies", "near_duplicates", "projection", "same_body",
+           "same_body_rows", "shared_pairs", "shared_units"]
 
 CROSS_UNIT_COLUMNS = ("uscc", "name", "city", "bodies", "jurisdictions", "levels", "places", "consortia")
 PAIR_COLUMNS = ("consortium_a", "consortium_b", "name_a", "name_b", "jurisdictions_a", "jurisdictions_b",
@@ -77,6 +79,61 @@ def cross_unit_rows(net: Network, counts: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_nj").reset_index(drop=True)[list(CROSS_UNIT_COLUMNS)]
 
 
+class PairCounts(NamedTuple):
+    """The consortium projection as numbers: ``bodies`` (their ids, sorted) and, per pair
+    of bodies sharing members in ``(a, b)`` order, the positions ``a < b`` of the two in
+    ``bodies``, the members they share and each one's member count.
+
+    A national registry's bodies form tens of millions of pairs, of which a page
+    shows thirty: ordering and filtering them as integers and naming only the rows
+    kept is what keeps :func:`shared_pairs` from building tens of millions of strings."""
+
+    bodies: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    shared: np.ndarray
+    members_a: np.ndarray
+    members_b: np.ndarray
+
+    @classmethod
+    def of_frame(cls, p: pd.DataFrame) -> PairCounts:
+        """The numbers of projection rows (``a, b, shared, members_a, members_b``), for a
+        backend that answers :meth:`Network.projection` on its own server."""
+        n = len(p)
+        codes, bodies = sorted_factorize(np.concatenate([p["a"].to_numpy(dtype=object), p["b"].to_numpy(dtype=object)]))
+        return cls(bodies, codes[:n], codes[n:], *(p[c].to_numpy(dtype=np.int64)
+                                                   for c in ("shared", "members_a", "members_b")))
+
+    def jaccard(self) -> np.ndarray:
+        """:func:`jaccard` of every pair."""
+        return np.round(self.shared / (self.members_a + self.members_b - self.shared), 4)
+
+    def take(self, rows: np.ndarray) -> PairCounts:
+        """These pairs only (positions or a mask), in the order given."""
+        return PairCounts(self.bodies, self.a[rows], self.b[rows], self.shared[rows], self.members_a[rows],
+                          self.members_b[rows])
+
+    def frame(self) -> pd.DataFrame:
+        """The rows of :func:`projection`: bodies by id."""
+        return pd.DataFrame({"a": self.bodies[self.a], "b": self.bodies[self.b], "shared": self.shared.astype(int),
+                             "members_a": self.members_a.astype(int), "members_b": self.members_b.astype(int)})
+
+
+def incidence_pairs(net: Network, min_shared: int = 1) -> PairCounts:
+    """:class:`PairCounts` from the incidence matrix (``M @ M.T``): what the embedded network
+    and every backend that does not count pairs on its own server answer with."""
+    inc = net.incidence
+    m = inc.matrix
+    prod = sp.triu(m @ m.T, k=1).tocoo()
+    keep = prod.data >= max(min_shared, 1)
+    sizes = np.asarray(m.sum(axis=1)).ravel()
+    a, b, shared = prod.row[keep], prod.col[keep], prod.data[keep]
+    order = np.lexsort((b, a))  # body indices follow the sorted ids: (a, b) order
+    a, b = a[order].astype(np.int64), b[order].astype(np.int64)
+    return PairCounts(inc.bodies.to_numpy(), a, b, shared[order].astype(np.int64), sizes[a].astype(np.int64),
+                      sizes[b].astype(np.int64))
+
+
 def projection(net: Network, min_shared: int = 1, min_jaccard: float = 0.0) -> pd.DataFrame:
     """The consortium projection: every pair of bodies sharing members, with the count.
 
@@ -85,24 +142,12 @@ def projection(net: Network, min_shared: int = 1, min_jaccard: float = 0.0) -> p
     pairs whose :func:`jaccard` reaches it (what :func:`near_duplicates` asks,
     so a database backend can filter on its server). This is the weighted
     consortium–consortium graph that the unit–unit projection would be too
-    large to give; it feeds :func:`shared_pairs`, brokers' aggregated views and
-    the briefing's overlap picture.
+    large to give; :meth:`Network.pair_counts` gives it as numbers.
     """
-    inc = net.incidence
-    m = inc.matrix
-    prod = sp.triu(m @ m.T, k=1).tocoo()
-    keep = prod.data >= max(min_shared, 1)
-    sizes = np.asarray(m.sum(axis=1)).ravel()
-    a, b, shared = prod.row[keep], prod.col[keep], prod.data[keep]
-    order = np.lexsort((b, a))  # body indices follow the sorted ids: (a, b) order
-    a, b, shared = a[order], b[order], shared[order]
-    out = pd.DataFrame({
-        "a": inc.bodies.to_numpy()[a], "b": inc.bodies.to_numpy()[b], "shared": shared.astype(int),
-        "members_a": sizes[a].astype(int), "members_b": sizes[b].astype(int),
-    })
+    pairs = net.pair_counts(min_shared)
     if min_jaccard > 0:
-        out = out[(jaccard(out) >= min_jaccard - 1e-12).to_numpy()].reset_index(drop=True)
-    return out
+        pairs = pairs.take(pairs.jaccard() >= min_jaccard - 1e-12)
+    return pairs.frame()
 
 
 def jaccard(p: pd.DataFrame) -> pd.Series:
@@ -136,33 +181,26 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
     a province's bodies form a million pairs). ``across_jurisdictions`` keeps
     only pairs whose bodies' jurisdictions differ, chosen before ``top``.
     """
-    p = net.projection(min_shared)
-    jac = jaccard(p).to_numpy()
-    # Most shared first, then highest Jaccard, then ids: the projection comes in (a, b) order
-    # and lexsort is stable, so ties keep that order without comparing millions of id strings.
-    order = np.lexsort((-jac, -p["shared"].to_numpy()))
+    p = net.pair_counts(min_shared)
+    jac = p.jaccard()
+    # Most shared first, then highest Jaccard, then ids: the pairs come in (a, b) order and
+    # lexsort is stable, so ties keep that order without comparing millions of id strings.
+    order = np.lexsort((-jac, -p.shared))
     if across_jurisdictions:
-        order = _across(net, p, order, top)
+        order = order[_across(net, p)[order]]
     if top is not None:
         order = order[:top]
-    return _pair_rows(net, p.iloc[order].assign(jaccard=jac[order]))
+    rows = p.take(order).frame().assign(jaccard=jac[order])
+    return _pair_rows(net, rows)
 
 
-def _across(net: Network, p: pd.DataFrame, order: np.ndarray, top: int | None) -> np.ndarray:
-    """The rows of ``order`` whose two bodies' jurisdictions differ, in that order; with
-    ``top``, looked at a block at a time until ``top`` are found (the first few hundred
-    pairs of a million usually hold them)."""
-    js = net.body_info["jurisdictions"]
-    a, b = p["a"].to_numpy(), p["b"].to_numpy()
-    found: list[np.ndarray] = []
-    step = len(order) if top is None else max(1024, 16 * top)
-    for start in range(0, len(order), step):
-        block = order[start:start + step]
-        ja, jb = js.reindex(a[block]).to_numpy(), js.reindex(b[block]).to_numpy()
-        found.append(block[np.fromiter((x != y for x, y in zip(ja, jb, strict=True)), dtype=bool, count=len(block))])
-        if top is not None and sum(map(len, found)) >= top:
-            break
-    return np.concatenate(found) if found else order[:0]
+def _across(net: Network, p: PairCounts) -> np.ndarray:
+    """For each pair, whether its two bodies' sets of jurisdictions differ: each body's
+    set is numbered once, so tens of millions of pairs compare as integers."""
+    js = net.body_info["jurisdictions"].reindex(p.bodies).to_numpy(dtype=object)
+    code = pd.factorize(js)[0]  # a body missing from body_info (-1) differs from every other
+    ja, jb = code[p.a], code[p.b]
+    return (ja != jb) | (ja < 0)
 
 
 def _pair_rows(net: Network, p: pd.DataFrame) -> pd.DataFrame:

@@ -457,6 +457,10 @@ class Neo4jNetwork(Network):
         self._pairs[key] = out
         return out.copy()
 
+    def pair_counts(self, min_shared: int = 1) -> _overlaps.PairCounts:
+        """The pairs counted on the server (:meth:`projection`), numbered."""
+        return _overlaps.PairCounts.of_frame(self.projection(min_shared))
+
     def shared_units(self, pairs: pd.DataFrame) -> pd.Series:
         """The shared units of these pairs only (:data:`SHARED_UNITS`), sorted codes."""
         if len(pairs) == 0:
