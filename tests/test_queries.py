@@ -139,6 +139,30 @@ def test_cross_jurisdiction_pairs_are_chosen_before_the_top(net):
     pd_testing.assert_frame_equal(shared_pairs(net, across_jurisdictions=True), across.reset_index(drop=True))
 
 
+def test_top_pairs_are_the_head_of_every_pair_whatever_the_ties(make_registry):
+    """The top is chosen from the pairs sharing at least the top-th count: with ties on
+    that count at the cut, the rows are still the first of the full order."""
+    import random
+
+    from consortia.queries.overlaps import projection, shared_pairs
+
+    rng = random.Random(5)
+    jurs = ["nanning", "liuzhou", "guangxi"]
+    cons = [{"consortium_id": f"C{i:02d}", "jurisdiction": jurs[i % 3]} for i in range(24)]
+    units = [unit(n) for n in range(1, 31)]
+    mem = {(c["consortium_id"], n) for c in cons for n in rng.sample(range(1, 31), rng.randint(2, 7))}
+    path = make_registry(units, cons, [{"consortium_id": c, "uscc": code(n), "role": "core"} for c, n in sorted(mem)])
+    books = load_rulebooks()
+    net = EmbeddedNetwork(load_registry(path, books), books)
+    assert len(projection(net)) > 100  # enough pairs, most sharing one or two members: many ties
+    for across in (False, True):
+        every = shared_pairs(net, across_jurisdictions=across)
+        assert shared_pairs(net, top=0, across_jurisdictions=across).empty
+        for k in (1, 2, 5, 17, 40, len(every), len(every) + 3):
+            pd_testing.assert_frame_equal(shared_pairs(net, top=k, across_jurisdictions=across),
+                                          every.head(k).reset_index(drop=True))
+
+
 def test_near_duplicates_need_same_chain_and_different_jurisdictions(net):
     f = net.near_duplicates(0.4)
     assert list(zip(f["consortium_a"], f["consortium_b"], strict=True)) == [("GX-A", "LZ-A")]

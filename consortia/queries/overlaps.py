@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from .network import Network, grouped_tuples, jurisdictions_of, sorted_factorize, unit_jurisdictions
 
@@ -79,6 +78,10 @@ def cross_unit_rows(net: Network, counts: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_nj").reset_index(drop=True)[list(CROSS_UNIT_COLUMNS)]
 
 
+#: Bodies multiplied at a time by :func:`incidence_pairs`.
+PAIR_BLOCK = 4096
+
+
 class PairCounts(NamedTuple):
     """The consortium projection as numbers: ``bodies`` (their ids, sorted) and, per pair
     of bodies sharing members in ``(a, b)`` order, the positions ``a < b`` of the two in
@@ -124,14 +127,22 @@ def incidence_pairs(net: Network, min_shared: int = 1) -> PairCounts:
     and every backend that does not count pairs on its own server answer with."""
     inc = net.incidence
     m = inc.matrix
-    prod = sp.triu(m @ m.T, k=1).tocoo()
-    keep = prod.data >= max(min_shared, 1)
-    sizes = np.asarray(m.sum(axis=1)).ravel()
-    a, b, shared = prod.row[keep], prod.col[keep], prod.data[keep]
-    order = np.lexsort((b, a))  # body indices follow the sorted ids: (a, b) order
-    a, b = a[order].astype(np.int64), b[order].astype(np.int64)
-    return PairCounts(inc.bodies.to_numpy(), a, b, shared[order].astype(np.int64), sizes[a].astype(np.int64),
-                      sizes[b].astype(np.int64))
+    mt = m.T.tocsr()
+    floor = max(min_shared, 1)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # A block of bodies at a time: the whole product holds every pair twice (a national
+    # registry: 116 million entries and 4 GB at its peak), a block only its own rows.
+    for start in range(0, m.shape[0], PAIR_BLOCK):
+        block = (m[start:start + PAIR_BLOCK] @ mt).tocsr()
+        # Rows in order and each row's columns sorted: the upper triangle read row by row is in
+        # (a, b) order (body positions follow the sorted ids), with no sort of the pairs themselves.
+        block.sort_indices()
+        rows = np.repeat(np.arange(start, start + block.shape[0], dtype=np.int32), np.diff(block.indptr))
+        keep = (block.indices > rows) & (block.data >= floor)
+        parts.append((rows[keep], block.indices[keep].astype(np.int32), block.data[keep].astype(np.int32)))
+    a, b, shared = (np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=np.int32) for i in range(3))
+    sizes = np.asarray(m.sum(axis=1)).ravel().astype(np.int32)
+    return PairCounts(inc.bodies.to_numpy(), a, b, shared, sizes[a], sizes[b])
 
 
 def projection(net: Network, min_shared: int = 1, min_jaccard: float = 0.0) -> pd.DataFrame:
@@ -182,12 +193,16 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
     only pairs whose bodies' jurisdictions differ, chosen before ``top``.
     """
     p = net.pair_counts(min_shared)
+    idx = np.flatnonzero(_across(net, p)) if across_jurisdictions else np.arange(len(p.a))
+    if top is not None and 0 < top < len(idx):
+        # Only pairs sharing at least as many as the top-th can be among the first ``top``.
+        shared = p.shared[idx]
+        idx = idx[shared >= np.partition(shared, len(idx) - top)[len(idx) - top]]
+    p = p.take(idx)
     jac = p.jaccard()
     # Most shared first, then highest Jaccard, then ids: the pairs come in (a, b) order and
     # lexsort is stable, so ties keep that order without comparing millions of id strings.
     order = np.lexsort((-jac, -p.shared))
-    if across_jurisdictions:
-        order = order[_across(net, p)[order]]
     if top is not None:
         order = order[:top]
     rows = p.take(order).frame().assign(jaccard=jac[order])
