@@ -186,6 +186,22 @@ def test_aggregated_view_keeps_at_most_max_nodes_most_shared_first(loaded, regis
     assert "the 3 of 5 consortium bodies that share the most members" in r.stderr
 
 
+def test_shared_weight_is_the_row_sums_of_the_product_without_building_it():
+    import scipy.sparse as sp
+
+    from consortia.viz.network import _shared_weight
+
+    rng = np.random.default_rng(3)
+    inc = sp.csr_matrix((rng.random((40, 25)) < 0.2).astype(np.int32))
+    prod = (inc @ inc.T).toarray()
+    np.fill_diagonal(prod, 0)
+    assert np.array_equal(_shared_weight(inc, None), prod.sum(axis=1))
+    code = rng.integers(0, 3, 40)
+    cross = np.where(code[:, None] != code[None, :], prod, 0)
+    assert np.array_equal(_shared_weight(inc, code), cross.sum(axis=1))
+    assert (cross.sum(axis=1) < prod.sum(axis=1)).any()  # the codes do leave pairs out
+
+
 def test_layout_is_deterministic_and_keeps_components_apart():
     edges = np.array([[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3]])
     a = layout_positions(6, edges, seed=3)

@@ -607,9 +607,23 @@ def _left_out(view: NetworkView) -> str:
     return f" · 共 {total} 个联合体，图中只画共享成员最多的 {shown} 个"
 
 
-def _most_shared(prod: sp.csr_matrix, sizes: np.ndarray, eligible: np.ndarray, cap: int) -> np.ndarray:
+def _shared_weight(inc: sp.csr_matrix, code: np.ndarray | None) -> np.ndarray:
+    """For each body (a row of the body × unit incidence), the members it shares with other
+    bodies (with ``code``: of another code), counted once per other body: what the row sums
+    of ``inc @ inc.T`` off its diagonal (restricted to those pairs) give, from each unit's
+    bodies (per code), without the product."""
+    per_unit = np.asarray(inc.sum(axis=0)).ravel()  # bodies per unit
+    if code is None:
+        return inc @ (per_unit - 1).astype(float)
+    coo = inc.tocoo()
+    key = coo.col.astype(np.int64) * (int(code.max()) + 1 if len(code) else 1) + code[coo.row]
+    _, where, same = np.unique(key, return_inverse=True, return_counts=True)
+    return np.bincount(coo.row, weights=per_unit[coo.col] - same[where.ravel()], minlength=inc.shape[0])
+
+
+def _most_shared(weight: np.ndarray, sizes: np.ndarray, eligible: np.ndarray, cap: int) -> np.ndarray:
     """The positions of at most ``cap`` eligible bodies, most members shared with the
-    others first (then larger, then in id order), returned in id order.
+    others first (``weight``; then larger, then in id order), returned in id order.
 
     A national registry aggregates to a hundred thousand bodies: a page of them
     neither lays out in minutes nor reads on a projector, so the view keeps the
@@ -617,7 +631,6 @@ def _most_shared(prod: sp.csr_matrix, sizes: np.ndarray, eligible: np.ndarray, c
     idx = np.flatnonzero(eligible)
     if len(idx) <= cap:
         return idx
-    weight = np.asarray(prod.sum(axis=1)).ravel() - prod.diagonal()
     order = np.lexsort((idx, -sizes[idx], -weight[idx]))
     return np.sort(idx[order[:cap]])
 
@@ -637,26 +650,29 @@ def _aggregate(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.D
     inc = sp.csr_matrix((np.ones(len(bm), dtype=np.int32), (bodies.get_indexer(bm["body_id"]), units.get_indexer(bm["uscc"]))),
                         shape=(len(bodies), len(units)))
     sizes = np.asarray(inc.sum(axis=1)).ravel()
-    prod = (inc @ inc.T).tocsr()
     if cross_only:
         # Only links between bodies recorded by different sets of jurisdictions (the cross-city overlaps).
         jset = recs.groupby("body_id")["jurisdiction"].agg(lambda js: "|".join(sorted(set(js)))).reindex(bodies)
         code = pd.factorize(jset)[0]
-        coo = prod.tocoo()
-        keep_cross = code[coo.row] != code[coo.col]
-        prod = sp.csr_matrix((coo.data[keep_cross], (coo.row[keep_cross], coo.col[keep_cross])), shape=prod.shape)
-    n_pairs = (prod.nnz - int((prod.diagonal() > 0).sum())) // 2
-    if cross_only:
+        weight = _shared_weight(inc, code)
         # The bodies that take part in a cross link, and bodies recorded by two jurisdictions or more.
         multi = recs.groupby("body_id")["jurisdiction"].nunique().reindex(bodies).to_numpy() > 1
-        eligible = (np.diff(prod.indptr) - (prod.diagonal() != 0) > 0) | multi
+        eligible = (weight > 0) | multi
     else:
+        weight = _shared_weight(inc, None)
         eligible = np.ones(len(bodies), dtype=bool)
     n_eligible = int(eligible.sum())
     cap = n_eligible if max_nodes is None else max(max_nodes - len(jurisdictions), 1)
-    kept = _most_shared(prod, sizes, eligible, cap)
+    kept = _most_shared(weight, sizes, eligible, cap)
+    # Only the kept bodies are multiplied: a national registry's whole product holds 116 million entries.
+    sub = inc[kept]
+    prod = (sub @ sub.T).tocsr()
+    if cross_only:
+        coo = prod.tocoo()
+        kc = code[kept]
+        keep_cross = kc[coo.row] != kc[coo.col]
+        prod = sp.csr_matrix((coo.data[keep_cross], (coo.row[keep_cross], coo.col[keep_cross])), shape=prod.shape)
     if len(kept) < len(bodies):
-        prod = prod[kept][:, kept]
         bodies, sizes = bodies[kept], sizes[kept]
         recs = recs[recs["body_id"].isin(bodies)]
     pa, pb, pw = _top_links(prod, top_links)
@@ -713,7 +729,6 @@ def _aggregate(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.D
         edges.append({"from": f"b:{b}", "to": f"j:{j}", "width": 0.6, "dashes": [2, 4],
                       "color": {"color": jurisdictions[j]["color"], "opacity": 0.35}, "gs": [b], "title": "认定"})
     view = NetworkView("aggregate", nodes, edges, groups, jurisdictions, chains, False, "", "")
-    view.stats["pairs_sharing"] = int(n_pairs)
     view.stats["pairs_drawn"] = len(pa)
     view.stats["top_links"] = top_links
     view.stats["bodies_total"] = n_eligible
