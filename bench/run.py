@@ -12,6 +12,8 @@ alone:
 * each network query (``overlaps``, ``coverage``, ``gaps``, ``brokers``,
   ``components``, ``path``), JSON to a file;
 * the network page for a view of about 5,000 nodes (``viz network``);
+* the briefing folder (``brief``: every finding, the network and overlap pages,
+  the chain maps with their PNG and SVG);
 * enforced ``add-member`` through the API (M only): checked additions per
   second, each one a real check (refusals count; nothing is saved).
 
@@ -142,6 +144,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure(f"network page ({PAGE_NODES:,} nodes)", cli=("viz", "network"), args=("{reg}", "{page}"),
             options=(("--out", "{tmp}/network.html"), ("--max-nodes", str(PAGE_NODES)), ("--members", None),
                      ("--as-of", "{as_of}"))),
+    Measure("briefing folder", cli=("brief",), args=("{reg}",),
+            options=(("--out", "{tmp}/brief"), ("--as-of", "{as_of}"))),
     Measure(f"add-member ×{ADD_MEMBER_CHECKS:,}", snippet=ADD_MEMBER, args=("{reg}", str(ADD_MEMBER_CHECKS), "{as_of}"),
             sizes=("M",)),
 )
