@@ -411,7 +411,7 @@ def test_graphml_round_trips_through_igraph(reg_path, tmp_path):
     g = ig.Graph.Read_GraphML(str(out))
     books = load_rulebooks()
     ref = export_graph(load_registry(reg_path, books), tmp_path / "ref.graphml", "graphml", AS_OF)
-    assert (g.vcount(), g.ecount()) == (ref.number_of_nodes(), ref.number_of_edges())
+    assert (g.vcount(), g.ecount()) == (ref.nodes, ref.edges)
     by_id = {v["id"]: v for v in g.vs}
     u1 = by_id[f"unit:{U[1]}"]
     assert u1["name"] == "单位1有限公司" and u1["label"] == "单位1有限公司" and u1["kind"] == "unit"
@@ -429,6 +429,24 @@ def test_gexf_round_trips_through_a_reader(reg_path, tmp_path):
     assert g.nodes["consortium:NN-R"]["recognized_from"] == "GX-A"
     kinds = {d["kind"] for *_, d in g.edges(data=True)}
     assert {"member", "recognized_by", "same_body", "covers", "part_of", "in_chain", "feeds"} <= kinds
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_exports_escape_markup_and_characters_xml_cannot_hold(make_registry, tmp_path, fmt):
+    odd = 'A<b>&"C\x01D'
+    units = [unit(1, name=odd), unit(2)]
+    cons = [_cons("NN-X", "nanning", name="</graph>联合体")]
+    path = make_registry(units, cons, [_m("NN-X", 1, "lead", "S1A"), _m("NN-X", 2, "core", "S2")], chains=CHAIN)
+    out = tmp_path / f"g.{fmt}"
+    r = run("export", str(path), "--format", fmt, "--out", str(out), "--as-of", AS_OF)
+    assert r.exit_code == 0, r.stderr
+    g = nx.read_graphml(out) if fmt == "graphml" else nx.read_gexf(out)
+    assert g.nodes[f"unit:{U[1]}"]["label"] == 'A<b>&"C\ufffdD'
+    assert g.nodes["consortium:NN-X"]["label"] == "</graph>联合体"
+    member = next(d for u, _, d in g.edges(data=True) if u == f"unit:{U[1]}")
+    assert member["active"] is True and member["role"] == "lead"
+    tiers = next(d for u, v, d in g.edges(data=True) if d["kind"] == "covers" and v.endswith("/S2"))
+    assert tiers["core"] == 1.0
 
 
 # ---- what-if ----------------------------------------------------------------------------------------------------
