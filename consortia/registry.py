@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,3 +91,34 @@ class Registry:
     def source_of(self, name: str) -> str:
         info = self.sources.get(name)
         return info.label if info else name
+
+    def part(self, bodies: Collection[str], codes: Collection[str] = ()) -> Registry:
+        """The part of the registry about these consortium bodies: every record of them with
+        all its memberships, evaluations, reports and projects (with their members), and
+        the units any of those name (and ``codes``), duplicates included.
+
+        A rule judges a consortium from its own rows and a unit from its memberships, so
+        a consortium's findings come out of the part holding its body, and a unit's out
+        of the part holding every body it is in (``consortia show`` and ``whatif`` audit
+        such a part rather than the whole registry; tests compare the two)."""
+        c, m = self.consortia, self.memberships
+        cons = c[c["body_id"].isin(pd.Index(list(bodies)))]
+        ids = pd.Index(cons["consortium_id"].unique())
+        mem = m[m["consortium_id"].isin(ids)]
+        tables = dict(self.tables)
+        tables["consortia"], tables["memberships"] = cons, mem
+        for name in ("evaluations", "annual_reports", "projects"):
+            if name in tables:
+                tables[name] = tables[name][tables[name]["consortium_id"].isin(ids)]
+        named = [mem["uscc"], pd.Series(list(codes), dtype=object)]
+        if "projects" in tables:
+            named.append(tables["projects"]["lead_uscc"])
+            if "project_members" in tables:
+                pm = tables["project_members"]
+                tables["project_members"] = pm[pm["project_id"].isin(pd.Index(tables["projects"]["project_id"]))]
+                named.append(tables["project_members"]["uscc"])
+        wanted = pd.Index(pd.concat(named, ignore_index=True).astype(object).unique())
+        tables["units"] = self.units[self.units["uscc"].isin(wanted)]
+        dups = self.duplicate_units
+        return Registry(tables, self.sources, self.path, dups[dups["uscc"].isin(wanted)] if len(dups) else dups)
+

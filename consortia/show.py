@@ -7,12 +7,16 @@ import io
 import json
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from .errors import InputError, Problem
 from .findings import Finding
 from .loaders.text import clean
 from .output import to_jsonable
 from .registry import Registry
 from .rules.engine import run_checks
+from .rules.identity import name_keys
 from .rules.rulebook import Rulebooks
 from .state import active_memberships, as_timestamp
 
@@ -24,6 +28,33 @@ _HIDDEN = ("_row", "body_id")
 def _record(row: Any) -> dict[str, Any]:
     return {k: to_jsonable(v) for k, v in row.items()
             if k not in _HIDDEN and to_jsonable(v) not in (None, "", [], ())}
+
+
+def _part_for(registry: Registry, kind: str, key: str) -> Registry:
+    """The part of the registry (:meth:`Registry.part`) that every finding naming this
+    consortium or unit comes from: a consortium's body and every body its members are in
+    (their caps and leads count there); a unit's bodies, those of the projects it leads or
+    works on, and the units registered under the same name."""
+    c, m = registry.consortia, registry.memberships
+    if kind == "consortium":
+        body = c.loc[c["consortium_id"] == key, "body_id"].iloc[0]
+        records = c.loc[c["body_id"] == body, "consortium_id"]
+        codes = pd.Index(m.loc[m["consortium_id"].isin(records), "uscc"].unique())
+        cids = [records, m.loc[m["uscc"].isin(codes), "consortium_id"]]
+    else:
+        # A name under several codes is a finding on the first of them: those units come too.
+        names = name_keys(registry.units["name"])
+        own = names[(registry.units["uscc"] == key).to_numpy()]
+        same = (names == own[0]) if len(own) and own[0] else np.zeros(len(names), dtype=bool)
+        codes = pd.Index([key, *registry.units.loc[same, "uscc"]]).unique()
+        cids = [m.loc[m["uscc"] == key, "consortium_id"]]
+        projects = registry.table("projects")
+        named = projects["lead_uscc"] == key
+        pm = registry.table("project_members")
+        named |= projects["project_id"].isin(pm.loc[pm["uscc"] == key, "project_id"])
+        cids.append(projects.loc[named, "consortium_id"])
+    bodies = c.loc[c["consortium_id"].isin(pd.concat(cids, ignore_index=True)), "body_id"].unique()
+    return registry.part(bodies, codes)
 
 
 def describe(registry: Registry, books: Rulebooks, kind: str, ident: str,
@@ -41,6 +72,9 @@ def describe(registry: Registry, books: Rulebooks, kind: str, ident: str,
         raise InputError(Problem(registry.source_of(table), None, column, ident, f"a {kind} in the registry"))
     record = _record(hit.iloc[0])
     key = hit.iloc[0][column]
+    # Everything below, the audit included, needs only the part of the registry around the record:
+    # a national registry's full audit took most of a minute for one consortium's findings.
+    registry = _part_for(registry, kind, key)
     live = active_memberships(registry, ts)
     live_keys = set(zip(live["consortium_id"], live["uscc"], live["joined_on"], strict=True))
     m = registry.memberships[registry.memberships[column] == key]

@@ -48,3 +48,38 @@ def test_demo_is_deterministic(tmp_path):
     _run(tmp_path / "a")
     _run(tmp_path / "b")
     assert (tmp_path / "a" / "findings.json").read_bytes() == (tmp_path / "b" / "findings.json").read_bytes()
+
+
+def test_show_audits_the_part_around_a_record_and_finds_what_a_full_audit_finds(tmp_path, monkeypatch):
+    """``show`` audits only the part of the registry around the record; on the demo, whose
+    findings cover every rule, each consortium and each unit with a finding is described
+    exactly as a whole-registry audit describes it."""
+    import consortia.show as show
+    from consortia.rules.rulebook import load_rulebooks
+
+    write_csv(demo_tables(), tmp_path)
+    books = load_rulebooks()
+    reg = load_registry(tmp_path, books)
+    full = run_checks(reg, books, AS_OF)
+    real_run, real_part = show.run_checks, show._part_for
+
+    def whole(kind, ident):
+        with monkeypatch.context() as mp:  # the whole registry, its audit run once
+            mp.setattr(show, "run_checks", lambda r, b, t: full if r is reg else real_run(r, b, t))
+            mp.setattr(show, "_part_for", lambda r, k, key: r)
+            return show.describe(reg, books, kind, ident, AS_OF)
+
+    looked: dict[tuple[str, str], None] = {}
+    for rule in sorted({f.rule for f in full}):  # the first two consortia and units each rule names
+        named = [f for f in full if f.rule == rule]
+        looked.update(dict.fromkeys([("consortium", f.consortium_id) for f in named if f.consortium_id][:2]))
+        looked.update(dict.fromkeys([("unit", f.uscc) for f in named if f.uscc][:2]))
+    looked.update(dict.fromkeys(("consortium", c) for c in reg.consortia["consortium_id"].iloc[::6]))
+    rules = set()
+    for kind, ident in looked:
+        expected = whole(kind, ident)
+        assert show.describe(reg, books, kind, ident, AS_OF) == expected, (kind, ident)
+        rules |= {f["rule"] for f in expected["findings"]}
+    assert rules == {f.rule for f in full}  # every rule that found something was compared
+    sizes = [len(real_part(reg, kind, ident).memberships) for kind, ident in looked]
+    assert max(sizes) <= len(reg.memberships) and min(sizes) < len(reg.memberships) / 4

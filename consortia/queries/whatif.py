@@ -64,24 +64,7 @@ def _affected(reg: Registry, cid: str, uscc: str) -> Registry:
     c, m = reg.consortia, reg.memberships
     body_of = dict(zip(c["consortium_id"], c["body_id"], strict=True))
     bodies = {body_of[cid]} | {body_of[x] for x in m.loc[m["uscc"] == uscc, "consortium_id"] if x in body_of}
-    cons = c[c["body_id"].isin(bodies)]
-    ids = set(cons["consortium_id"])
-    mem = m[m["consortium_id"].isin(ids)]
-    tables = dict(reg.tables)
-    tables["consortia"], tables["memberships"] = cons, mem
-    for name in ("evaluations", "annual_reports", "projects"):
-        if name in tables:
-            tables[name] = tables[name][tables[name]["consortium_id"].isin(ids)]
-    codes = set(mem["uscc"]) | {uscc}
-    if "projects" in tables:
-        codes |= set(tables["projects"]["lead_uscc"])
-        if "project_members" in tables:
-            pm = tables["project_members"]
-            tables["project_members"] = pm[pm["project_id"].isin(set(tables["projects"]["project_id"]))]
-            codes |= set(tables["project_members"]["uscc"])
-    tables["units"] = reg.units[reg.units["uscc"].isin(codes)]
-    dups = reg.duplicate_units
-    return Registry(tables, reg.sources, reg.path, dups[dups["uscc"].isin(codes)] if len(dups) else dups)
+    return reg.part(bodies, {uscc})
 
 
 def whatif(registry: Registry, books: Rulebooks, as_of: dt.date | str | None, change: Change) -> WhatIf:

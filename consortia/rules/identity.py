@@ -106,7 +106,7 @@ def uscc_region(ctx: Context, rule: Rule) -> list[Finding]:
     return out
 
 
-def _name_keys(names: pd.Series) -> np.ndarray:
+def name_keys(names: pd.Series) -> np.ndarray:
     """Each name as compared for duplicates: :func:`~consortia.loaders.text.norm` with
     every space removed. The column is normalised as one string (NFKC, case folding
     and the removals act character by character), not one call per unit."""
@@ -137,7 +137,7 @@ def duplicate_unit(ctx: Context, rule: Rule) -> list[Finding]:
             rule.citation, ctx.location("units", int(row["_row"])),
             {"rows": [int(first_row[row["uscc"]]), int(row["_row"])]},
         ))
-    key = pd.Series(_name_keys(units["name"]), index=units.index, dtype=object)
+    key = pd.Series(name_keys(units["name"]), index=units.index, dtype=object)
     dup_name = ((key != "") & key.duplicated(keep=False)).to_numpy()
     multi = units[dup_name].assign(_key=key.to_numpy()[dup_name])
     for _, g in multi.groupby("_key", sort=True):
