@@ -122,8 +122,9 @@ def overlaps(source: Source, as_of: dt.date | None, rules_files: tuple[str, ...]
         # told otherwise (--limit 0) only the strongest are listed, with their shared units.
         if limit is None:
             limit = TABLE_ROWS if fmt == "table" and out is None else PAIR_ROWS
-        total = len(net.pair_counts(min_shared).a)  # counted as numbers: no pair is named but those listed
-        frame = net.shared_pairs(min_shared, top=limit or None)
+        pairs = net.pair_counts(min_shared)  # counted once, as numbers: no pair is named but those listed
+        total = len(pairs.a)
+        frame = net.shared_pairs(min_shared, top=limit or None, pairs=pairs)
         title = f"{total:,} consortium pairs sharing at least {min_shared} member(s)"
         cols = ("consortium_a", "name_a", "consortium_b", "name_b", "shared", "jaccard")
         _emit(frame, fmt, out, limit, title, cols, total=total)

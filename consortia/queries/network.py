@@ -210,10 +210,11 @@ class Network:
 
         return cross_units(self)
 
-    def shared_pairs(self, min_shared: int = 1, top: int | None = None) -> pd.DataFrame:
+    def shared_pairs(self, min_shared: int = 1, top: int | None = None, *, pairs: PairCounts | None = None) -> pd.DataFrame:
+        """``pairs``: this network's :meth:`pair_counts` at ``min_shared``, when the caller has them already."""
         from .overlaps import shared_pairs
 
-        return shared_pairs(self, min_shared, top)
+        return shared_pairs(self, min_shared, top, pairs=pairs)
 
     def same_body(self) -> pd.DataFrame:
         from .overlaps import same_body

@@ -182,7 +182,7 @@ def shared_units(net: Network, pairs: pd.DataFrame) -> pd.Series:
 
 
 def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
-                 across_jurisdictions: bool = False) -> pd.DataFrame:
+                 across_jurisdictions: bool = False, pairs: PairCounts | None = None) -> pd.DataFrame:
     """Pairs of consortium bodies that share at least ``min_shared`` members.
 
     ``jaccard`` is shared / members of either (4 decimals). A body is named by
@@ -190,9 +190,10 @@ def shared_pairs(net: Network, min_shared: int = 1, top: int | None = None, *,
     records' jurisdictions. Most shared first, then highest Jaccard, then ids;
     ``top`` keeps the first rows (the shared units are listed only for those:
     a province's bodies form a million pairs). ``across_jurisdictions`` keeps
-    only pairs whose bodies' jurisdictions differ, chosen before ``top``.
+    only pairs whose bodies' jurisdictions differ, chosen before ``top``. ``pairs``
+    is ``net.pair_counts(min_shared)`` when the caller counted them already.
     """
-    p = net.pair_counts(min_shared)
+    p = net.pair_counts(min_shared) if pairs is None else pairs
     idx = np.flatnonzero(_across(net, p)) if across_jurisdictions else np.arange(len(p.a))
     if top is not None and 0 < top < len(idx):
         # Only pairs sharing at least as many as the top-th can be among the first ``top``.
