@@ -205,8 +205,8 @@ def _gexf(fh: IO[str], registry: Registry, ts: pd.Timestamp, schema: _Schema, im
              '  <graph defaultedgetype="directed" mode="static" name="">\n')
     ids: dict[tuple[str, str], str] = {}
     # The label is the node's own attribute in GEXF; an edge's key is kept as networkx_key (networkx reads it back).
-    declared = {"node": [a for a in schema.attributes("node") if a[0] != "label"],
-                "edge": [*schema.attributes("edge"), ("networkx_key", "string")]}
+    schema.see("edge", {"networkx_key": ""})
+    declared = {"node": [a for a in schema.attributes("node") if a[0] != "label"], "edge": schema.attributes("edge")}
     for scope in ("edge", "node"):
         fh.write(f'    <attributes mode="static" class="{scope}">\n')
         for name, typ in declared[scope]:
@@ -226,7 +226,6 @@ def _gexf(fh: IO[str], registry: Registry, ts: pd.Timestamp, schema: _Schema, im
         fh.write(f'      <node id="{_xml(n)}" label="{_xml(str(label))}">{values("node", attrs)}\n      </node>\n')
     fh.write("    </nodes>\n    <edges>\n")
     progress.step("writing the edges")
-    schema.kinds["edge"]["networkx_key"] = {str}
     for i, (u, v, k, attrs) in enumerate(_edges(registry, ts)):
         fh.write(f'      <edge source="{_xml(u)}" target="{_xml(v)}" id="{i}">'
                  f'{values("edge", {**attrs, "networkx_key": k})}\n      </edge>\n')
