@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["grouped_tuples", "run_starts", "unique_counts", "unique_sorted"]
+__all__ = ["count_table", "grouped_tuples", "run_starts", "unique_counts", "unique_sorted"]
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -54,3 +54,9 @@ def grouped_tuples(keys: pd.Series | np.ndarray, values: pd.Series | np.ndarray)
         return pd.Series([], dtype=object)
     ks = sorted(held)
     return pd.Series([tuple(sorted(held[k])) for k in ks], index=pd.Index(ks, dtype=object), dtype=object)
+
+
+def count_table(rows: pd.Series, cols: pd.Series) -> pd.DataFrame:
+    """``pd.crosstab(rows, cols)`` (missing values left out), by one groupby: crosstab
+    builds a pivot table and took six times as long on a province's memberships."""
+    return pd.DataFrame({"r": rows.to_numpy(), "c": cols.to_numpy()}).groupby(["r", "c"]).size().unstack(fill_value=0)

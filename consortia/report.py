@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from .codes import grouped_tuples
+from .codes import count_table, grouped_tuples
 from .findings import Finding
 from .registry import Registry
 from .state import active_consortia, active_memberships, as_timestamp
@@ -46,12 +46,6 @@ def translate(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(columns=HEADERS_ZH) if lang == "zh" else frame
 
 
-def _counts(rows: pd.Series, cols: pd.Series) -> pd.DataFrame:
-    """``pd.crosstab(rows, cols)`` (missing values left out), by one groupby: crosstab
-    builds a pivot table and took six times as long on a province's memberships."""
-    return pd.DataFrame({"r": rows.to_numpy(), "c": cols.to_numpy()}).groupby(["r", "c"]).size().unstack(fill_value=0)
-
-
 def consortium_summary(registry: Registry, as_of: dt.date | str | None = None,
                        findings: list[Finding] | None = None) -> pd.DataFrame:
     """One row per consortium in force: its members counted by type and tier
@@ -61,8 +55,8 @@ def consortium_summary(registry: Registry, as_of: dt.date | str | None = None,
     m = active_memberships(registry, ts).drop_duplicates(["consortium_id", "uscc"])
     units = registry.units[["uscc", "name", "type", "platform_level"]].rename(columns={"name": "unit_name"})
     m = m.merge(units, on="uscc", how="left")
-    by_type = _counts(m["consortium_id"], m["type"])
-    by_role = _counts(m["consortium_id"], m["role"])
+    by_type = count_table(m["consortium_id"], m["type"])
+    by_role = count_table(m["consortium_id"], m["role"])
     lead = m[m["role"] == "lead"]
     leads = _joined(lead["consortium_id"], lead["unit_name"])
     plat = m.assign(p=m["platform_level"].isin(["provincial", "national"]), q=m["platform_level"] == "municipal")
@@ -86,7 +80,7 @@ def consortium_summary(registry: Registry, as_of: dt.date | str | None = None,
     if findings is not None:
         f = pd.DataFrame([(x.consortium_id, x.severity) for x in findings if x.consortium_id and not x.waived],
                          columns=["consortium_id", "severity"])
-        counts = _counts(f["consortium_id"], f["severity"]) if len(f) else pd.DataFrame()
+        counts = count_table(f["consortium_id"], f["severity"]) if len(f) else pd.DataFrame()
         out["errors"] = col(counts, "error")
         out["warnings"] = col(counts, "warning")
     return out.reset_index(drop=True)

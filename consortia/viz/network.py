@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .. import geo
-from ..codes import grouped_tuples
+from ..codes import count_table, grouped_tuples
 from ..errors import InputError, Problem
 from ..findings import Finding
 from ..registry import Registry
@@ -499,7 +499,7 @@ def _members(registry: Registry, books: Rulebooks, cons: pd.DataFrame, m: pd.Dat
     listing = {u: "、".join(ds[:8]) + (f" 等{len(ds)}个" if len(ds) > 8 else "") for u, ds in held.items()}
     n_bodies = everywhere.groupby("uscc")["body_id"].nunique()
     groups_of = grouped_tuples(m["uscc"], m["consortium_id"]).map(list)
-    tiers_of = pd.crosstab(m["consortium_id"], m["role"]).reindex(columns=list(ROLES), fill_value=0)
+    tiers_of = count_table(m["consortium_id"], m["role"]).reindex(columns=list(ROLES), fill_value=0)
     # In a big view the overview shows structure; names appear as one zooms in.
     crowded = len(index) > 1500
     hub_px, lead_px = (HUB_LABEL_PX + 6, LEAD_LABEL_PX + 4) if crowded else (HUB_LABEL_PX, LEAD_LABEL_PX)
