@@ -170,7 +170,7 @@ def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("consortia")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from consortia.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "from consortia.cli.entry import run; run()"]
 
 
 def _tree(pid: int) -> list[int]:
