@@ -1,9 +1,13 @@
 """Writing accepted memberships back into the registry's own file, atomically.
 
-The file keeps its form: a CSV keeps its encoding (a GB18030 file stays
-GB18030, a BOM stays), its headers and its rows untouched, with the new rows
-appended in the header's language; a workbook keeps its other sheets. Values
-are written as text, never as formulas.
+The file keeps its form: a CSV keeps every byte it had (its encoding, a BOM,
+its line endings and quoting), the new rows appended in the same conventions
+and the header's language, and a column the new rows need added at the end of
+the header line only. A workbook keeps its other sheets; values are written as
+text, never as formulas. A workbook is saved again whole (by openpyxl), which
+would drop the results its formulas last computed (what the reader reads), its
+charts, images and pivot tables: such a workbook is refused, with nothing
+written, rather than damaged.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,30 +70,75 @@ def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) ->
         _append_xlsx(info.path, info.sheet, info.headers, rows, needed, names, chinese)
 
 
+def _dialect(text: str) -> tuple[str, int]:
+    """The file's line ending and quoting, so appended rows look like the rows above them:
+    CRLF when its first line ends so, every field quoted when its header is written so."""
+    first = text.split("\n", 1)[0]
+    ending = "\r\n" if first.endswith("\r") else "\n"
+    header = next(csv.reader([first.rstrip("\r")]), [])
+    quote_all = bool(header) and first.rstrip("\r") == ",".join(f'"{h}"' for h in header)
+    return ending, csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+
+
 def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
+    """Append the rows' lines to the file's bytes, which stay as they were (line endings,
+    quoting, a BOM, a last line without its newline): only new columns, if any, are
+    added to the end of the header line (rows above them read them as empty)."""
     raw = path.read_bytes()
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    text = raw[3:].decode(codec) if encoding == "utf-8-sig" else raw.decode(codec)
-    records = list(csv.reader(io.StringIO(text)))
-    headers = records[0] if records else []
+    bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else b""
+    body = raw[len(bom):]
+    text = body.decode(codec)
+    ending, quoting = _dialect(text)
+    first, sep, rest = text.partition("\n")
+    headers = next(csv.reader([first.rstrip("\r")]), [])
+    if next(csv.reader(io.StringIO(text)), []) != headers:  # a header cell spanning lines: keep it whole
+        raise InputError(Problem(path.name, 1, None, None,
+                                 "a header cell holds a line break; add-member cannot append safely to this file"))
+    new_headers = [names[col] for col in needed]
     for col in needed:
-        headers.append(names[col])
         mapping = {**mapping, col: names[col]}
+    headers = headers + new_headers
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
-    for rec in records[1:]:
-        writer.writerow(rec + [""] * (len(headers) - len(rec)) if rec else rec)
+    writer = csv.writer(out, lineterminator=ending, quoting=quoting)
+    if new_headers:
+        writer.writerow(new_headers)
+        added = out.getvalue()[: -len(ending)]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator=ending, quoting=quoting)
+        cr = "\r" if first.endswith("\r") else ""
+        text = first[: len(first) - len(cr)] + ("," if first.rstrip("\r") else "") + added + cr + sep + rest
+    if text and not text.endswith("\n"):
+        text += ending
     for r in rows:
         line = [""] * len(headers)
         for col in _COLUMNS:
             if col in mapping and mapping[col] in headers:
                 line[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
         writer.writerow(line)
-    data = out.getvalue().encode(codec)
-    if encoding == "utf-8-sig":
-        data = b"\xef\xbb\xbf" + data
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, bom + (text + out.getvalue()).encode(codec))
+
+
+#: Parts of a workbook that openpyxl does not read, and so would drop on saving it again.
+_LOST_ON_RESAVE = {"xl/drawings/": "drawings or images", "xl/charts/": "charts", "xl/media/": "images",
+                   "xl/pivotTables/": "pivot tables", "xl/slicers/": "slicers"}
+
+
+def _refuse_lossy_resave(path: Path) -> None:
+    """Refuse (before touching anything) a workbook whose re-saving would lose what it holds."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputError(Problem(path.name, None, None, None, f"not a readable .xlsx workbook ({exc})")) from None
+    lost = sorted({what for prefix, what in _LOST_ON_RESAVE.items() if any(n.startswith(prefix) for n in names)})
+    if lost:
+        raise InputError(Problem(
+            path.name, None, None, None,
+            f"add-member would have to save this workbook again, which would drop its {', '.join(lost)}: "
+            f"keep the registry as a CSV folder or in a workbook of data only; nothing was written"))
 
 
 def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +147,16 @@ def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  #
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError(Problem(path.name, None, None, None,
                                  "add-member writes to CSV folders and .xlsx workbooks; save this workbook as .xlsx"))
-    wb = load_workbook(path)
+    _refuse_lossy_resave(path)
+    wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    formulas = [f"{w.title}!{c.coordinate}" for w in wb.worksheets for row in w.iter_rows() for c in row
+                if c.data_type == "f"][:4]
+    if formulas:
+        raise InputError(Problem(
+            path.name, None, None, None,
+            f"add-member would have to save this workbook again, and saving drops the results its formulas "
+            f"last computed ({', '.join(formulas)}, …), which are what this tool reads: save a copy with "
+            f"values only (Paste Special → Values) or keep the registry as a CSV folder; nothing was written"))
     ws = wb[sheet]
     headers = [str(c.value) if c.value is not None else "" for c in ws[1]]
     for col in needed:

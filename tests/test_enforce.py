@@ -196,3 +196,71 @@ def test_the_store_index_leaves_the_garbage_collector_nothing_to_walk(registry):
     for index in (s._bodies, s._led):
         assert not any(gc.is_tracked(bodies) for bodies in index.values())
     assert not any(gc.is_tracked(leads) for leads in s._leads.values())
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n"])
+@pytest.mark.parametrize("last_newline", [True, False])
+def test_writeback_leaves_every_existing_byte_alone(make_registry, ending, last_newline):
+    """CRLF stays CRLF, quoted fields stay quoted, GB18030 stays GB18030, and a last line
+    without its newline gets one before the new row: the old bytes are a prefix of the new."""
+    path = make_registry([unit(1), unit(2)], [cons("NN-1", "nanning")], [], encoding="gb18030")
+    lines = ['"联合体编号","统一社会信用代码","角色","加入日期"', f'"NN-1","{code(1)}","牵头单位","2026-01-05"']
+    before = (ending.join(lines) + (ending if last_newline else "")).encode("gb18030")
+    (path / "memberships.csv").write_bytes(before)
+    s = EmbeddedStore.open(path, as_of=AS_OF)
+    s.add_member("NN-1", code(2), "core")
+    s.save()
+    after = (path / "memberships.csv").read_bytes()
+    sep = b"" if last_newline else ending.encode()
+    assert after == before + sep + f'"NN-1","{code(2)}","核心层","2026-06-30"{ending}'.encode("gb18030")
+    assert load_registry(path).memberships["role"].tolist() == ["lead", "core"]
+
+
+def test_writeback_adds_a_column_to_the_header_line_only(make_registry):
+    path = make_registry([unit(1), unit(2)], [cons("NN-1", "nanning")], [])
+    (path / "memberships.csv").write_bytes(f"consortium_id,uscc,role\r\nNN-1,{code(1)},lead\r\n".encode())
+    s = EmbeddedStore.open(path, as_of=AS_OF)
+    s.add_member("NN-1", code(2), "core")
+    s.save()
+    assert (path / "memberships.csv").read_bytes() == (
+        f"consortium_id,uscc,role,joined_on\r\nNN-1,{code(1)},lead\r\nNN-1,{code(2)},core,2026-06-30\r\n".encode())
+    m = load_registry(path).memberships
+    assert m["role"].tolist() == ["lead", "core"] and pd.isna(m["joined_on"].iloc[0])
+
+
+def _workbook(path, *, formula: bool = False, chart: bool = False) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {"单位": [unit(1), unit(2)], "创新联合体": [cons("NN-1", "nanning")],
+              "成员": [{"consortium_id": "NN-1", "uscc": code(1), "role": "lead"}]}
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        heads = list(rows[0])
+        ws.write_row(0, 0, heads)
+        for i, r in enumerate(rows, start=1):
+            ws.write_row(i, 0, [str(r[h]) for h in heads])
+        if name == "单位" and formula:
+            ws.write_formula(2, heads.index("name"), '="南宁乙"&"有限公司"', None, "南宁乙有限公司")
+        if name == "单位" and chart:
+            c = wb.add_chart({"type": "column"})
+            c.add_series({"values": f"='{name}'!$A$2:$A$3"})
+            ws.insert_chart("K2", c)
+    wb.close()
+
+
+@pytest.mark.parametrize(("kind", "says"), [("formula", "单位!"), ("chart", "charts")])
+def test_writeback_refuses_a_workbook_it_would_damage(tmp_path, kind, says):
+    """openpyxl drops formulas' saved results (what the reader reads) and charts when it
+    saves: add-member refuses, names what would be lost, and writes nothing."""
+    path = tmp_path / "reg.xlsx"
+    _workbook(path, **{kind: True})
+    before = path.read_bytes()
+    assert load_registry(path).units["name"].tolist()[1] != ""
+    r = CliRunner().invoke(main, ["add-member", str(path), "NN-1", code(2), "--role", "core", "--as-of", AS_OF])
+    assert r.exit_code == 2 and says in r.stderr and "nothing was written" in r.stderr, r.output
+    assert path.read_bytes() == before
+    _workbook(path)  # the same workbook without it: accepted
+    r = CliRunner().invoke(main, ["add-member", str(path), "NN-1", code(2), "--role", "core", "--as-of", AS_OF])
+    assert r.exit_code == 0, r.output
+    assert load_registry(path).memberships["uscc"].tolist() == [code(1), code(2)]
