@@ -134,7 +134,14 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     m = re.fullmatch(r"\s*(\d+)\s*([dwmy]?)\s*", value or "")
     if not m:
         raise click.BadParameter(f"{value!r} is not a window like 90d, 12w, 6m or 1y")
-    return int(m.group(1)) * {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}[m.group(2)]
+    days = int(m.group(1)) * {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}[m.group(2)]
+    if days > MAX_WINDOW_DAYS:  # past the calendar's last year, and past any obligation a text sets
+        raise click.BadParameter(f"{value!r} is longer than the longest window, 100y ({MAX_WINDOW_DAYS} days)")
+    return days
+
+
+#: The longest ``--within``: a century, far past any term or reporting cycle.
+MAX_WINDOW_DAYS = 36_500
 
 
 @main.command()
@@ -167,12 +174,20 @@ def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Pat
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @output_options
 @rules_option
-def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules_files: tuple[str, ...]) -> None:
+@click.option("--ids", is_flag=True, help="Only the rule ids a rulebook may name, one per line.")
+def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules_files: tuple[str, ...],
+          ids: bool) -> None:
     """List the rules of one or every rulebook, with their citations."""
     from ..output import emit
     from ..rules.engine import implemented
-    from ..rules.rulebook import load_rulebooks
+    from ..rules.rulebook import RULE_IDS, load_rulebooks
 
+    if ids:  # what a rulebook written with --rules may use, before any rulebook is read
+        from ..rules.params import PARAMS
+
+        for rule_id in RULE_IDS:
+            click.echo(f"{rule_id}\t{', '.join(PARAMS.get(rule_id, {})) or '-'}")
+        return
     books = load_rulebooks(rules_files)
     checked = implemented()
     chosen = list(books.values())

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError, Problem
+from .params import param_problems
 
 __all__ = [
     "RULE_IDS",
@@ -141,12 +142,17 @@ class _Reader:
         shown = None if value is None else str(value)
         self.problems.append(Problem(self.source, line, key, shown, expected))
 
-    def value(self, node: yaml.Node) -> Any:
+    def value(self, node: yaml.Node, key: str = "value") -> Any:
         if isinstance(node, yaml.MappingNode):
-            return {self.value(k): self.value(v) for k, v in node.value}
+            pairs = [(self.value(k), v) for k, v in node.value]
+            return {k: self.value(v, str(k)) for k, v in pairs}
         if isinstance(node, yaml.SequenceNode):
-            return [self.value(v) for v in node.value]
-        return self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
+            return [self.value(v, key) for v in node.value]
+        try:
+            return self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
+        except (ValueError, TypeError, yaml.YAMLError) as exc:  # 2025-02-30 reads as a date, then fails
+            self.problem(node, key, getattr(node, "value", None), f"a valid value ({exc})")
+            return None
 
     def fields(self, node: yaml.Node, where: str) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -189,7 +195,7 @@ def _parse_rule(r: _Reader, node: yaml.Node, document: str) -> Rule | None:
             r.problem(f[k], k, None, f"unknown key '{k}' in a rule; allowed: {', '.join(sorted(_RULE_KEYS))}")
     rule_id = r.text(f, "id", node)
     if rule_id is not None and rule_id not in RULE_IDS:
-        r.problem(f["id"], "id", rule_id, "a known rule id (see `consortia rules --ids`)")
+        r.problem(f["id"], "id", rule_id, "a known rule id (`consortia rules --ids` lists them)")
         rule_id = None
     severity = r.text(f, "severity", node)
     if severity is not None and severity not in SEVERITIES:
@@ -207,6 +213,11 @@ def _parse_rule(r: _Reader, node: yaml.Node, document: str) -> Rule | None:
         if not isinstance(params, dict):
             r.problem(f["params"], "params", params, "a mapping of parameter names to values")
             params = {}
+    if rule_id is not None:
+        nodes = r.fields(f["params"], "params") if params else {}
+        for name, value, expected in param_problems(rule_id, params):
+            r.problem(nodes.get(name, f.get("params", node)) if name else f.get("params", node),
+                      f"params.{name}" if name else "params", value, expected)
     article = quote = None
     if "citation" not in f:
         r.problem(node, "citation", None, "missing required key 'citation' (article and quote)")
