@@ -17,6 +17,7 @@ import pandas as pd
 
 from .findings import exit_code_for
 from .generate import generate, write_csv
+from .io import check_writable
 from .loaders import load_registry
 from .output import emit
 from .registry import Registry
@@ -24,7 +25,7 @@ from .rules.engine import run_checks
 from .rules.rulebook import Rulebooks, load_rulebooks
 from .uscc import build
 
-__all__ = ["AS_OF", "demo_tables", "run_demo"]
+__all__ = ["AS_OF", "REPORTS", "demo_tables", "run_demo"]
 
 #: The demo is judged on a fixed date so that its output never drifts.
 AS_OF = "2026-06-30"
@@ -265,10 +266,18 @@ def demo_tables(n_consortia: int = 40, seed: int = 2026) -> dict[str, pd.DataFra
     return tables
 
 
+#: The reports the demo writes in its folder, beside ``registry/`` and ``brief/``.
+REPORTS = ("findings.json", "findings.xlsx", "near_duplicates.json", "gaps.json", "brokers.json", "network.graphml")
+
+
 def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
-    """Write the demo registry to ``out/registry``, check it, write the reports, print a summary."""
+    """Write the demo registry to ``out/registry``, check it, write the reports, print a summary.
+
+    Every place is checked writable before anything is written.
+    """
     out = Path(out)
     reg_dir = out / "registry"
+    check_writable(*(out / n for n in REPORTS), folders=[out, reg_dir, out / "brief"])
     write_csv(demo_tables(), reg_dir)
     books = load_rulebooks()
     registry = load_registry(reg_dir, books)

@@ -53,12 +53,15 @@ def add_member(args: tuple[str, ...], role: str, segments: str, joined_on: dt.da
 @main.command()
 @click.option("--consortia", "n", type=click.IntRange(1, 1_000_000), required=True, help="How many consortia.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The registry folder (created if missing).")
 def generate(n: int, seed: int, out: Path) -> None:
     """Write a fictional, realistic registry of N consortia (for trials and benchmarks)."""
     from ..generate import generate as gen
     from ..generate import write_csv
+    from ..io import check_writable
 
+    check_writable(folders=[out])  # before generating, which takes a minute at national scale
     tables = gen(n, seed)
     write_csv(tables, out)
     counts = ", ".join(f"{len(t):,} {name}" for name, t in tables.items())

@@ -25,11 +25,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..io import check_writable
 from ..queries.network import Network
 from .images import SLIDE_INCHES, figure_context, save_figure
 from .page import esc, render_page, write_page
 
-__all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_maps", "file_stem",
+__all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_files", "chain_maps",
+           "file_stem",
            "render_chain_page", "slide_pages", "write_chain_outputs"]
 
 ROLES = ("lead", "core", "close", "general")
@@ -356,18 +358,38 @@ def chain_figure(cm: ChainMap) -> Any:
     return fig
 
 
+def chain_files(maps: list[ChainMap], formats: tuple[str, ...] = ("html", "png", "svg")) -> list[str]:
+    """The names :func:`write_chain_outputs` writes for ``maps``: one page per chain, and an
+    image per slide and format (``chain-<ID>-2.png`` for a second slide)."""
+    images = [f for f in formats if f in ("png", "svg")]
+    names = []
+    for cm in maps:
+        stem = file_stem(cm.chain_id)
+        if "html" in formats:
+            names.append(f"{stem}.html")
+        for n in range(1, len(slide_pages(cm)) + 1):
+            names += [f"{stem}{f'-{n}' if n > 1 else ''}.{f}" for f in images]
+    return names
+
+
 def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
-                        formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "") -> list[Path]:
+                        formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "",
+                        maps: list[ChainMap] | None = None) -> list[Path]:
     """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir``; returns the paths.
 
+    ``maps`` are those of :func:`chain_maps` when the caller has them already.
+
+    Every name is checked first (:func:`~consortia.io.check_writable`), so an
+    unwritable folder or a folder squatting on an image's name writes nothing.
     The HTML is written first, so a missing CJK font (which stops the
     images with :class:`~consortia.viz.images.MissingFontError`) still leaves
     the pages.
     """
     out_dir = Path(out_dir)
-    maps = chain_maps(net, chain, by)
+    maps = chain_maps(net, chain, by) if maps is None else maps
     written: list[Path] = []
     images = [f for f in formats if f in ("png", "svg")]
+    check_writable(*(out_dir / name for name in chain_files(maps, formats)))  # before the first page is written
     for cm in maps:
         stem = file_stem(cm.chain_id)
         if "html" in formats:

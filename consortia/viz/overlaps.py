@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..findings import Finding
+from ..io import check_writable
 from ..queries.network import EmbeddedNetwork
 from ..queries.overlaps import cross_units, same_body, shared_pairs
 from .images import SLIDE_INCHES, figure_context, save_figure
@@ -138,6 +139,7 @@ def write_overlaps(net: EmbeddedNetwork, out: str | Path, findings: list[Finding
     """Write the overlap page to ``out`` (HTML) and the heatmap next to it (``<stem>.png``/``.svg``);
     the drawing has at most ``max_nodes`` nodes (the tables below it are whole)."""
     out = Path(out)
+    check_writable(out, *(out.with_suffix(f".{f}") for f in images))  # the images too, before the page is written
     view = build_overlap_view(net.registry, net.books, net.as_of, findings, max_nodes=max_nodes)
     matrix = jurisdiction_matrix(net)
     names = {j: net.jurisdiction_meta(j)["name"] or j for j in matrix.index}
