@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import exit_code_for
-from .generate import generate, write_csv
+from .generate import generate, refuse_replacing, registry_files, write_csv
 from .io import check_writable
 from .loaders import load_registry
 from .output import emit
@@ -270,13 +270,21 @@ def demo_tables(n_consortia: int = 40, seed: int = 2026) -> dict[str, pd.DataFra
 REPORTS = ("findings.json", "findings.xlsx", "near_duplicates.json", "gaps.json", "brokers.json", "network.graphml")
 
 
-def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
+def run_demo(out: Path, echo: Callable[[str], None] = print, *, force: bool = False) -> int:
     """Write the demo registry to ``out/registry``, check it, write the reports, print a summary.
 
-    Every place is checked writable before anything is written.
+    Unless ``force``, a folder that already holds a registry (in it or in ``registry/``), the
+    demo's reports or a briefing is refused with :class:`~consortia.errors.OutputError`: the
+    demo must not replace a registry someone put there, nor reports someone kept. Every place
+    is checked writable before anything is written.
     """
     out = Path(out)
     reg_dir = out / "registry"
+    if not force:
+        tables = registry_files(reg_dir)
+        held = [*registry_files(out), *([f"registry/ with {len(tables)} registry files"] if tables else []),
+                *(n for n in (*REPORTS, "brief/index.html") if (out / n).exists())]
+        refuse_replacing(out, held, "a registry or the demo's reports")
     check_writable(*(out / n for n in REPORTS), folders=[out, reg_dir, out / "brief"])
     write_csv(demo_tables(), reg_dir)
     books = load_rulebooks()

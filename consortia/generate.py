@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from consortia.errors import OutputError
 from consortia.geo import cities_table
 from consortia.io import atomic_path
 from consortia.uscc import ALPHABET, FOREIGN_PREFIX, make_codes
@@ -49,6 +50,8 @@ __all__ = [
     "COLUMNS",
     "JURISDICTIONS",
     "generate",
+    "refuse_replacing",
+    "registry_files",
     "write_csv",
 ]
 
@@ -1764,3 +1767,26 @@ def write_csv(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike[str]) 
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 frame.to_csv(fh, index=False, lineterminator="\n")
 
+
+def registry_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The files in ``folder`` that loading it as a registry would read as tables (``units.csv``,
+    ``单位.csv``, ``memberships.txt`` …), sorted; none when it is missing or not a folder."""
+    from .loaders.text import norm_header
+    from .schema import TABLES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    keys = {norm_header(n)[0] for t in TABLES.values() for n in (t.name, *t.aliases)}
+    return sorted(p.name for p in folder.iterdir()
+                  if p.suffix.lower() in (".csv", ".txt") and p.is_file() and norm_header(p.stem)[0] in keys)
+
+
+def refuse_replacing(folder: str | os.PathLike[str], found: list[str], what: str = "a registry") -> None:
+    """Raise :class:`~consortia.errors.OutputError` (exit 2) naming what ``folder`` already holds,
+    when ``found`` is not empty: ``generate`` and ``demo`` replace files only with ``--force``, as a
+    folder holding a registry may hold the only copy of a real one."""
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5:,} more" if len(found) > 5 else "")
+        raise OutputError(folder, f"it already holds {what} ({shown}); use --force to replace it, or --out an "
+                                  "empty or new folder")
