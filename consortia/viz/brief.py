@@ -29,7 +29,7 @@ from ..registry import Registry
 from ..rules.engine import run_checks
 from ..rules.rulebook import Rulebooks
 from ..state import as_timestamp
-from .chain import ChainMap, chain_files, chain_maps, file_stem, write_chain_outputs
+from .chain import ChainMap, chain_files, chain_maps, chain_stems, write_chain_outputs
 from .images import MissingFontError
 from .network import DEFAULT_MAX_NODES, build_view
 from .network_page import write_network_page
@@ -117,10 +117,9 @@ def write_brief(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.
             written = write_chain_outputs(net, out / "chains", None, by, ("html",), nav=_nav(1), maps=maps)
         brief.files += written
         names = dict(zip(registry.table("chains")["chain_id"], registry.table("chains")["chain_name"], strict=True))
-        for p in written:
-            if p.suffix == ".html":
-                cid = next((c for c in names if file_stem(c) == p.stem), p.stem)
-                chain_links.append((cid, names.get(cid, cid), p.stem))
+        stems, pages = chain_stems(maps), {p.name for p in written}
+        chain_links = [(cm.chain_id, names.get(cm.chain_id, cm.chain_id), stems[cm.chain_id]) for cm in maps
+                       if f"{stems[cm.chain_id]}.html" in pages]
     # Overlaps.
     try:
         brief.files += write_overlaps(net, out / "overlaps.html", findings, nav=_nav(0), max_nodes=max_nodes)

@@ -17,6 +17,7 @@ a 16:9 slide.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .images import SLIDE_INCHES, figure_context, save_figure
 from .page import esc, render_page, write_page
 
 __all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_files", "chain_maps",
-           "file_stem",
+           "chain_stems", "file_stem",
            "render_chain_page", "slide_pages", "write_chain_outputs"]
 
 ROLES = ("lead", "core", "close", "general")
@@ -69,9 +70,45 @@ class ChainMap:
     page: tuple[int, int] | None = None
 
 
-def file_stem(chain_id: str) -> str:
-    """A file-name-safe form of a chain id."""
-    return "chain-" + (re.sub(r"[^\w.-]+", "_", chain_id).strip("._") or "chain")
+#: Characters of a chain id kept in a file name (beyond this, the name is cut and hashed).
+_STEM_CHARS = 80
+
+
+def _digest(chain_id: str) -> str:
+    return hashlib.sha256(chain_id.encode("utf-8")).hexdigest()[:8]
+
+
+def file_stem(chain_id: str, *, hashed: bool = False) -> str:
+    """A file-name-safe form of a chain id: ``chain-<ID>`` when the id is safe as it is, else the id
+    with unsafe characters replaced by ``_`` (and cut to 80 characters) followed by a short hash of
+    the id (``NEV@X`` gives ``chain-NEV_X-<hash>``), so that no two ids share a name by being
+    sanitised alike. ``hashed`` adds the hash to a safe id too (see :func:`chain_stems`)."""
+    safe = re.sub(r"[^\w.-]+", "_", chain_id).strip("._")[:_STEM_CHARS] or "chain"
+    if safe == chain_id and not hashed:
+        return f"chain-{safe}"
+    return f"chain-{safe}-{_digest(chain_id)}"
+
+
+def chain_stems(maps: list[ChainMap]) -> dict[str, str]:
+    """Each map's file stem (:func:`file_stem`), distinct from every other map's names.
+
+    Names are compared without case, as a briefing folder is zipped and opened on Windows and
+    macOS, and against the names of other maps' later slides (``chain-NEV-2.png`` is also what
+    a chain ``NEV-2`` would be called): any chain whose names would meet another's gets the hash
+    too. A chain's stem therefore changes only when another chain would take its name.
+    """
+    pages = {cm.chain_id: len(slide_pages(cm)) for cm in maps}
+    hashed: set[str] = set()
+    while True:
+        stems = {cid: file_stem(cid, hashed=cid in hashed) for cid in pages}
+        owners: dict[str, set[str]] = {}
+        for cid, stem in stems.items():
+            for base in (stem, *(f"{stem}-{n}" for n in range(2, pages[cid] + 1))):
+                owners.setdefault(base.casefold(), set()).add(cid)
+        clash = {cid for ids in owners.values() if len(ids) > 1 for cid in ids} - hashed
+        if not clash:  # a clash between hashed stems would need two ids with one hash: not on purpose
+            return stems
+        hashed |= clash
 
 
 def chain_maps(net: Network, chain: str | None = None, by: str = "jurisdiction") -> list[ChainMap]:
@@ -362,9 +399,10 @@ def chain_files(maps: list[ChainMap], formats: tuple[str, ...] = ("html", "png",
     """The names :func:`write_chain_outputs` writes for ``maps``: one page per chain, and an
     image per slide and format (``chain-<ID>-2.png`` for a second slide)."""
     images = [f for f in formats if f in ("png", "svg")]
+    stems = chain_stems(maps)
     names = []
     for cm in maps:
-        stem = file_stem(cm.chain_id)
+        stem = stems[cm.chain_id]
         if "html" in formats:
             names.append(f"{stem}.html")
         for n in range(1, len(slide_pages(cm)) + 1):
@@ -375,7 +413,8 @@ def chain_files(maps: list[ChainMap], formats: tuple[str, ...] = ("html", "png",
 def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
                         formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "",
                         maps: list[ChainMap] | None = None) -> list[Path]:
-    """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir``; returns the paths.
+    """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir`` (names from
+    :func:`chain_stems`: one per chain, whatever its id); returns the paths.
 
     ``maps`` are those of :func:`chain_maps` when the caller has them already.
 
@@ -390,8 +429,9 @@ def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = N
     written: list[Path] = []
     images = [f for f in formats if f in ("png", "svg")]
     check_writable(*(out_dir / name for name in chain_files(maps, formats)))  # before the first page is written
+    stems = chain_stems(maps)
     for cm in maps:
-        stem = file_stem(cm.chain_id)
+        stem = stems[cm.chain_id]
         if "html" in formats:
             pages = len(slide_pages(cm))
             links = {f"{f}{f' {n}' if pages > 1 else ''}": f"{stem}{f'-{n}' if n > 1 else ''}.{f}"
@@ -403,7 +443,7 @@ def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = N
         with figure_context():
             for cm in maps:
                 for n, part in enumerate(slide_pages(cm), start=1):
-                    stem = file_stem(cm.chain_id) + (f"-{n}" if n > 1 else "")
+                    stem = stems[cm.chain_id] + (f"-{n}" if n > 1 else "")
                     fig = chain_figure(part)
                     try:
                         for fmt in images:
