@@ -208,3 +208,69 @@ def test_brief_index_links_each_chain_once_to_its_own_map(clashing, tmp_path):
     assert len({href for _, href in pages}) == len(CLASHING)
     for cid, href in pages:
         assert f"（{cid}）" in (tmp_path / "b" / href).read_text(encoding="utf-8")
+
+
+#: What a pasted spreadsheet cell can carry that no font draws: a line separator, a bell, a
+#: zero-width space, a paragraph separator, a newline.
+HIDDEN = "\u2028\x07\u200b\u2029\n"
+
+
+def test_plain_label_turns_invisible_characters_into_one_space():
+    from consortia.viz.images import plain_label
+
+    assert plain_label("南宁\u2028电池") == "南宁 电池"
+    assert plain_label(f"A{HIDDEN}B\t") == "A B"
+    assert plain_label("正常名称　（全角空格）") == "正常名称　（全角空格）"  # visible spaces are kept
+
+
+def _texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def test_figures_draw_no_invisible_character(make_registry):
+    import unicodedata
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from consortia.viz.chain import chain_figure
+    from consortia.viz.images import figure_context
+    from consortia.viz.overlaps import overlap_figure
+
+    cons = [{"consortium_id": "K1", "name": f"南宁{HIDDEN}电池创新联合体", "jurisdiction": "nanning", "chain_id": "C",
+             "recognized_on": "2025-01-01"}]
+    mem = [{"consortium_id": "K1", "uscc": code(1), "role": "lead", "segments": "S1", "joined_on": "2025-01-01"}]
+    chains = [{"chain_id": "C", "chain_name": f"动力{HIDDEN}电池", "segment_id": "S1", "segment_name": f"正极{HIDDEN}材料",
+               "stage": "upstream", "parent": "", "feeds": ""}]
+    books = load_rulebooks()
+    net = EmbeddedNetwork(load_registry(make_registry([unit(1)], cons, mem, chains=chains), books), books, AS_OF)
+    (cm,) = chain_maps(net, "C", "consortium")
+    with figure_context():
+        figs = [chain_figure(cm), overlap_figure(pd.DataFrame([[3]], index=["nn"], columns=["nn"]),
+                                                 {"nn": f"南{HIDDEN}宁"}, AS_OF)]
+    texts = [t for fig in figs for t in _texts(fig)]
+    for fig in figs:
+        plt.close(fig)
+    assert "正极 材料" in texts and "南 宁" in texts and any("动力 电池" in t for t in texts)
+    # Newlines the figure puts between lines on purpose stay; nothing else invisible is drawn.
+    assert not [t for t in texts if any(unicodedata.category(c) in ("Cf", "Zl", "Zp") or c in "\x07\u200b" for c in t)]
+
+
+def test_viz_chain_prints_no_warning_for_names_no_font_draws(make_registry, tmp_path):
+    """A name with a line separator or an emoji gives clean standard error (the warnings named our source file)."""
+    import subprocess
+    import sys
+
+    cons = [{"consortium_id": "K1", "name": "南宁\u2028电池🚗创新联合体", "jurisdiction": "nanning", "chain_id": "C",
+             "recognized_on": "2025-01-01"}]
+    mem = [{"consortium_id": "K1", "uscc": code(1), "role": "lead", "segments": "S1", "joined_on": "2025-01-01"}]
+    chains = [{"chain_id": "C", "chain_name": "动力\u2028电池", "segment_id": "S1", "segment_name": "正极\u2028材料🔋",
+               "stage": "upstream", "parent": "", "feeds": ""}]
+    path = make_registry([unit(1)], cons, mem, chains=chains)
+    script = "import sys; from consortia.cli.entry import run; sys.argv[0] = 'consortia'; run()"
+    r = subprocess.run([sys.executable, "-c", script, "viz", "chain", str(path), "--out", str(tmp_path / "maps"),
+                        "--by", "consortium", "--as-of", AS_OF], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and (tmp_path / "maps" / "chain-C.png").is_file()

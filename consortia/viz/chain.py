@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..io import check_writable
 from ..queries.network import Network
-from .images import SLIDE_INCHES, figure_context, save_figure
+from .images import SLIDE_INCHES, figure_context, plain_label, save_figure
 from .page import esc, render_page, write_page
 
 __all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_files", "chain_maps",
@@ -265,7 +265,9 @@ def render_chain_page(cm: ChainMap, images: dict[str, str] | None = None, nav: s
 # ---- images ----
 
 def _fit(text: str, inches: float, points: float) -> str:
-    """``text`` cut (with …) to fit ``inches`` at ``points``: CJK characters are one em wide, others ~0.55 em."""
+    """``text`` as a plain label (:func:`~consortia.viz.images.plain_label`) cut (with …) to fit ``inches``
+    at ``points``: CJK characters are one em wide, others ~0.55 em."""
+    text = plain_label(text)
     room = inches * 72 / points
     used = 0.0
     for i, ch in enumerate(text):
@@ -298,8 +300,8 @@ def chain_figure(cm: ChainMap) -> Any:
     ax.set_ylim(fig_h, 0)
     ax.axis("off")
     title, subtitle = _title(cm)
-    ax.text(left, 0.42, title, fontsize=20, fontweight="bold", va="center")
-    ax.text(left, 0.78, subtitle, fontsize=11, color="#555", va="center")
+    ax.text(left, 0.42, plain_label(title), fontsize=20, fontweight="bold", va="center")
+    ax.text(left, 0.78, plain_label(subtitle), fontsize=11, color="#555", va="center")
     x0 = left + label_w
     y0 = top + header
     # Column headers.
@@ -317,7 +319,8 @@ def chain_figure(cm: ChainMap) -> Any:
             j += 1
         ax.add_patch(Rectangle((left, y0 + i * row_h + 0.02), 0.36, (j - i + 1) * row_h - 0.04,
                                facecolor=STAGE_COLORS.get(stages[i], "#eee"), edgecolor="none"))
-        ax.text(left + 0.18, y0 + (i + j + 1) / 2 * row_h, "\n".join(STAGE_ZH.get(stages[i], stages[i])), fontsize=11,
+        stage = plain_label(STAGE_ZH.get(stages[i], stages[i]))
+        ax.text(left + 0.18, y0 + (i + j + 1) / 2 * row_h, "\n".join(stage), fontsize=11,
                 fontweight="bold", ha="center", va="center", linespacing=1.0)
         i = j + 1
     for i, s in enumerate(cm.segments.itertuples(index=False)):
