@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import exit_code_for
-from .generate import generate, write_csv
+from .generate import generate, refuse_replacing, registry_files, write_csv
+from .io import check_writable
 from .loaders import load_registry
 from .output import emit
 from .registry import Registry
@@ -24,7 +25,7 @@ from .rules.engine import run_checks
 from .rules.rulebook import Rulebooks, load_rulebooks
 from .uscc import build
 
-__all__ = ["AS_OF", "demo_tables", "run_demo"]
+__all__ = ["AS_OF", "REPORTS", "demo_tables", "run_demo"]
 
 #: The demo is judged on a fixed date so that its output never drifts.
 AS_OF = "2026-06-30"
@@ -265,10 +266,26 @@ def demo_tables(n_consortia: int = 40, seed: int = 2026) -> dict[str, pd.DataFra
     return tables
 
 
-def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
-    """Write the demo registry to ``out/registry``, check it, write the reports, print a summary."""
+#: The reports the demo writes in its folder, beside ``registry/`` and ``brief/``.
+REPORTS = ("findings.json", "findings.xlsx", "near_duplicates.json", "gaps.json", "brokers.json", "network.graphml")
+
+
+def run_demo(out: Path, echo: Callable[[str], None] = print, *, force: bool = False) -> int:
+    """Write the demo registry to ``out/registry``, check it, write the reports, print a summary.
+
+    Unless ``force``, a folder that already holds a registry (in it or in ``registry/``), the
+    demo's reports or a briefing is refused with :class:`~consortia.errors.OutputError`: the
+    demo must not replace a registry someone put there, nor reports someone kept. Every place
+    is checked writable before anything is written.
+    """
     out = Path(out)
     reg_dir = out / "registry"
+    if not force:
+        tables = registry_files(reg_dir)
+        held = [*registry_files(out), *([f"registry/ with {len(tables)} registry files"] if tables else []),
+                *(n for n in (*REPORTS, "brief/index.html") if (out / n).exists())]
+        refuse_replacing(out, held, "a registry or the demo's reports")
+    check_writable(*(out / n for n in REPORTS), folders=[out, reg_dir, out / "brief"])
     write_csv(demo_tables(), reg_dir)
     books = load_rulebooks()
     registry = load_registry(reg_dir, books)

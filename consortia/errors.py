@@ -4,6 +4,8 @@
   it carries every row-level :class:`Problem` found in one pass.
 * :class:`Refusal` (exit 1 from ``add-member``): a write that a policy text forbids.
 * :class:`BackendError` (exit 3): something outside the input failed.
+* :class:`OutputError` (exit 2, or 3 when the system failed mid-write): a
+  report, page, image or registry file could not be written where asked.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __all__ = [
     "LeadCountRefusal",
     "LeadSingleRefusal",
     "MemberCapRefusal",
+    "OutputError",
     "Problem",
     "Refusal",
 ]
@@ -83,6 +86,26 @@ class InputError(ConsortiaError):
 
 class BackendError(ConsortiaError):
     """A database or other outside service failed (not the user's input)."""
+
+
+class OutputError(ConsortiaError):
+    """A file or folder could not be written where the user asked for it.
+
+    Raised by the writers of :mod:`consortia.io` (and the checks they run before
+    a command starts its work), so that every command reports an unwritable
+    ``--out`` the same way: the path as given and the reason in words, never
+    an ``OSError`` traceback. ``outside`` is false when the place itself is
+    wrong (a read-only folder, a path through a file, a folder where a file
+    should go, a registry already there): the user named it, exit 2. It is
+    true when the system failed while writing (a full disk, an I/O error):
+    exit 3, as for any failure outside the input.
+    """
+
+    def __init__(self, path: object, reason: str, *, outside: bool = False) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.outside = outside
+        super().__init__(f"cannot write {self.path}: {reason}")
 
 
 class Refusal(ConsortiaError):

@@ -32,15 +32,17 @@ tables can be written to CSV as they are.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from consortia.errors import OutputError
 from consortia.geo import cities_table
+from consortia.io import atomic_path
 from consortia.uscc import ALPHABET, FOREIGN_PREFIX, make_codes
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "COLUMNS",
     "JURISDICTIONS",
     "generate",
+    "refuse_replacing",
+    "registry_files",
     "write_csv",
 ]
 
@@ -1745,23 +1749,44 @@ def _projects(
 
 
 def write_csv(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> None:
-    """Write each table to ``<out_dir>/<table>.csv`` (UTF-8), each file atomically.
+    """Write each table to ``<out_dir>/<table>.csv`` (UTF-8): every file written in full to a
+    temporary file in the same folder, then all moved into place.
 
-    A file appears complete or not at all: it is written to a temporary file
-    in the same folder and moved into place with :func:`os.replace`, so a
-    reader (or a second run) never sees half a registry file.
+    A reader (or a second run) never sees half a registry file, and a failure part-way (a full
+    disk at the memberships, an unwritable folder) replaces nothing: new units beside the old
+    memberships would be a registry nobody made. Failures are
+    :class:`~consortia.errors.OutputError`, as from every writer.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     umask = os.umask(0)
     os.umask(umask)
-    for name, frame in tables.items():
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv.tmp", dir=out)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    with contextlib.ExitStack() as renames:  # on leaving, each temporary file is renamed into place
+        for name, frame in tables.items():
+            # A new file gets the permissions any new file would (mkstemp makes it private).
+            tmp = renames.enter_context(atomic_path(out / f"{name}.csv", mode=0o666 & ~umask))
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 frame.to_csv(fh, index=False, lineterminator="\n")
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a registry file is not
-            os.replace(tmp, out / f"{name}.csv")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+
+def registry_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The files in ``folder`` that loading it as a registry would read as tables (``units.csv``,
+    ``单位.csv``, ``memberships.txt`` …), sorted; none when it is missing or not a folder."""
+    from .loaders.text import norm_header
+    from .schema import TABLES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    keys = {norm_header(n)[0] for t in TABLES.values() for n in (t.name, *t.aliases)}
+    return sorted(p.name for p in folder.iterdir()
+                  if p.suffix.lower() in (".csv", ".txt") and p.is_file() and norm_header(p.stem)[0] in keys)
+
+
+def refuse_replacing(folder: str | os.PathLike[str], found: list[str], what: str = "a registry") -> None:
+    """Raise :class:`~consortia.errors.OutputError` (exit 2) naming what ``folder`` already holds,
+    when ``found`` is not empty: ``generate`` and ``demo`` replace files only with ``--force``, as a
+    folder holding a registry may hold the only copy of a real one."""
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5:,} more" if len(found) > 5 else "")
+        raise OutputError(folder, f"it already holds {what} ({shown}); use --force to replace it, or --out an "
+                                  "empty or new folder")

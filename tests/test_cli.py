@@ -223,3 +223,15 @@ def test_long_terminal_tables_are_cut_and_files_are_not(demo_registry, tmp_path,
     out = tmp_path / "all.csv"
     assert run(*args, "--format", "csv", "--out", str(out)).exit_code == 0
     assert len(pd.read_csv(out)) == len(everything)
+
+
+def test_summary_rejects_an_unknown_or_lapsed_consortium_as_gaps_does(demo_registry):
+    r = run("summary", str(demo_registry), "-c", "NOPE", "--as-of", "2026-06-30")
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit)
+    assert r.stderr == "Error: --consortium, column consortium_id: 'NOPE': a consortium_id in the registry\n"
+    assert r.stdout == ""
+    r = run("summary", str(demo_registry), "-c", "DEMO-NN2", "-c", "DEMO-LY2", "--as-of", "2026-06-30")
+    assert r.exit_code == 2  # DEMO-LY2 was revoked in 2024: the summary has no row for it
+    assert "'DEMO-LY2': a consortium in force on 2026-06-30 (this one is not: status or date)" in r.stderr
+    r = run("summary", str(demo_registry), "-c", "DEMO-NN2", "--as-of", "2026-06-30", "--format", "json", "--lang", "en")
+    assert r.exit_code == 0 and [row["consortium_id"] for row in json.loads(r.stdout)] == ["DEMO-NN2"]

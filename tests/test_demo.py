@@ -44,6 +44,22 @@ def test_demo_command_writes_reports(tmp_path):
     assert "Possible double funding: DEMO-GX11" in result.output
 
 
+def test_demo_refuses_a_folder_with_a_registry_or_its_reports_unless_forced(tmp_path):
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "registry" / "units.csv").write_text("their units\n", encoding="utf-8")
+    (tmp_path / "findings.json").write_text("[] kept\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit)
+    assert r.stderr == (f"Error: cannot write {tmp_path}: it already holds a registry or the demo's reports (registry/ with "
+                        "1 registry files, findings.json); use --force to replace it, or --out an empty or new folder\n")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "findings.json", "registry", "registry/units.csv"]
+    assert (tmp_path / "findings.json").read_text(encoding="utf-8") == "[] kept\n"
+    r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--force"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+
+
 def test_demo_is_deterministic(tmp_path):
     _run(tmp_path / "a")
     _run(tmp_path / "b")

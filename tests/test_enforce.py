@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import code, unit
 
 from consortia.cli import main
-from consortia.errors import InputError, LeadCountRefusal, LeadSingleRefusal, MemberCapRefusal
+from consortia.errors import InputError, LeadCountRefusal, LeadSingleRefusal, MemberCapRefusal, OutputError
 from consortia.graph import EmbeddedStore
 from consortia.loaders import load_registry
 from consortia.rules.engine import run_checks
@@ -156,7 +156,7 @@ def test_interrupted_write_loses_nothing(registry, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match=r"cannot write .*memberships\.csv: disk full"):
         s.save()
     assert (registry / "memberships.csv").read_bytes() == before
     assert [p.name for p in registry.iterdir() if p.name.startswith(".")] == []

@@ -266,3 +266,39 @@ def test_write_csv_round_trips_atomically(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(back, frame, check_dtype=False)
     write_csv(reg, out)  # overwriting leaves no temporary file behind
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def _generate(*args: str):
+    from click.testing import CliRunner
+
+    from consortia.cli import main
+
+    return CliRunner().invoke(main, ["generate", "--consortia", "3", *args])
+
+
+@pytest.mark.parametrize("held", ["memberships.csv", "单位.csv", "Consortia.TXT"])
+def test_generate_refuses_a_folder_holding_a_registry_unless_forced(tmp_path: Path, held: str) -> None:
+    """A registry file under any name the loader reads is someone's registry: generate leaves it be."""
+    out = tmp_path / "reg"
+    out.mkdir()
+    (out / held).write_text("their registry\n", encoding="utf-8")
+    r = _generate("--out", str(out))
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit)
+    assert r.stderr == (f"Error: cannot write {out}: it already holds a registry ({held}); use --force to replace it, "
+                        "or --out an empty or new folder\n")
+    assert sorted(p.name for p in out.iterdir()) == [held]
+    assert (out / held).read_text(encoding="utf-8") == "their registry\n"
+    if held == "memberships.csv":
+        r = _generate("--out", str(out), "--force")
+        assert r.exit_code == 0, r.stderr
+        assert (out / held).read_text(encoding="utf-8").startswith("consortium_id,")
+
+
+def test_generate_writes_into_an_empty_or_unrelated_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("mine", encoding="utf-8")
+    (tmp_path / "report.xlsx").write_bytes(b"")
+    r = _generate("--out", str(tmp_path))
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notes.md", "report.xlsx", *(f"{t}.csv" for t in COLUMNS)])
+    r = _generate("--out", str(tmp_path))  # now it holds a registry
+    assert r.exit_code == 2 and "and 3 more" in r.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import struct
 from pathlib import Path
 
@@ -136,3 +138,139 @@ def test_wide_maps_are_split_over_slides(net, tmp_path, monkeypatch):
     assert _png_size(tmp_path / "chain-C-2.png") == (2000, 1125)
     html = (tmp_path / "chain-C.html").read_text(encoding="utf-8")
     assert 'href="chain-C-2.png"' in html and "第 1/2 页" not in html  # the page keeps every column
+
+
+#: Chain ids whose plain file names would meet: sanitised alike, and a chain named like another's
+#: second slide (``chain-C-2.png``). (Ids alike but for case are read as one: codes are upper-cased.)
+CLASHING = ["NEV@X", "NEV_X", "C", "C-2"]
+
+
+@pytest.fixture
+def clashing(make_registry):
+    """One chain per id of :data:`CLASHING`, each worked on by one consortium (two for C)."""
+    cons, mem, chains = [], [], []
+    for i, cid in enumerate(CLASHING, start=1):
+        for k in (1, 2) if cid == "C" else (1,):
+            kid = f"K{i}-{k}"
+            cons.append({"consortium_id": kid, "name": f"{cid}创新联合体{k}", "jurisdiction": "nanning", "chain_id": cid,
+                         "recognized_on": "2025-01-01"})
+            mem.append({"consortium_id": kid, "uscc": code(10 * i + k), "role": "lead", "segments": f"S{i}",
+                        "joined_on": "2025-01-01"})
+        chains.append({"chain_id": cid, "chain_name": f"链{cid}", "segment_id": f"S{i}", "segment_name": f"环节{i}",
+                       "stage": "upstream", "parent": "", "feeds": ""})
+    units = [unit(10 * i + k) for i in range(1, len(CLASHING) + 1) for k in (1, 2)]
+    path = make_registry(units, cons, mem, chains=chains)
+    books = load_rulebooks()
+    return path, books, EmbeddedNetwork(load_registry(path, books), books, AS_OF)
+
+
+def test_file_stems_keep_a_safe_id_and_hash_the_rest():
+    import hashlib
+
+    from consortia.viz.chain import file_stem
+
+    assert file_stem("NEV") == "chain-NEV" and file_stem("新能源-2") == "chain-新能源-2"
+    assert file_stem("NEV@X") == "chain-NEV_X-" + hashlib.sha256(b"NEV@X").hexdigest()[:8]
+    assert file_stem("NEV@X") != file_stem("NEV X") and file_stem("NEV@X") == file_stem("NEV@X")
+    assert len(file_stem("长" * 300)) < 100  # a long id still makes a file name the system accepts
+
+
+def test_no_two_chains_share_a_file_name(clashing, tmp_path, monkeypatch):
+    from consortia.viz import chain as chain_mod
+
+    _, _, net = clashing
+    monkeypatch.setattr(chain_mod, "SLIDE_COLUMNS", 1)  # C's map takes two slides: chain-C.png and chain-C-2.png
+    maps = chain_maps(net, None, "consortium")
+    stems = chain_mod.chain_stems(maps)
+    assert stems["NEV_X"] == "chain-NEV_X"  # a safe id keeps its plain name when nothing else would take it
+    assert len({s.casefold() for s in stems.values()}) == len(CLASHING)
+    assert stems == chain_mod.chain_stems(list(reversed(maps)))  # the same names whatever the order
+    out = tmp_path / "maps"
+    written = [p.name for p in write_chain_outputs(net, out, None, "consortium", ("html", "png"), maps=maps)]
+    assert len(written) == 2 * len(CLASHING) + 1  # every page and slide, C's second slide included
+    assert len({n.casefold() for n in written}) == len(written)
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)
+    for cid, stem in stems.items():
+        assert f"（{cid}）" in (out / f"{stem}.html").read_text(encoding="utf-8")
+    # A folder zipped and opened on Windows or macOS tells no case apart: ids alike but for case get the hash.
+    cased = chain_mod.chain_stems([dataclasses.replace(maps[0], chain_id=c) for c in ("ev", "EV")])
+    assert len({s.casefold() for s in cased.values()}) == 2
+
+
+def test_brief_index_links_each_chain_once_to_its_own_map(clashing, tmp_path):
+    from consortia.viz.brief import write_brief
+
+    _, books, net = clashing
+    brief = write_brief(net.registry, books, AS_OF, tmp_path / "b")
+    index = brief.index.read_text(encoding="utf-8")
+    pages = re.findall(r'<li>[^<]*（([^）]+)）：<a href="(chains/[^"]+\.html)">', index)
+    assert sorted(cid for cid, _ in pages) == sorted(CLASHING)
+    assert len({href for _, href in pages}) == len(CLASHING)
+    for cid, href in pages:
+        assert f"（{cid}）" in (tmp_path / "b" / href).read_text(encoding="utf-8")
+
+
+#: What a pasted spreadsheet cell can carry that no font draws: a line separator, a bell, a
+#: zero-width space, a paragraph separator, a newline.
+HIDDEN = "\u2028\x07\u200b\u2029\n"
+
+
+def test_plain_label_turns_invisible_characters_into_one_space():
+    from consortia.viz.images import plain_label
+
+    assert plain_label("南宁\u2028电池") == "南宁 电池"
+    assert plain_label(f"A{HIDDEN}B\t") == "A B"
+    assert plain_label("正常名称　（全角空格）") == "正常名称　（全角空格）"  # visible spaces are kept
+
+
+def _texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def test_figures_draw_no_invisible_character(make_registry):
+    import unicodedata
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from consortia.viz.chain import chain_figure
+    from consortia.viz.images import figure_context
+    from consortia.viz.overlaps import overlap_figure
+
+    cons = [{"consortium_id": "K1", "name": f"南宁{HIDDEN}电池创新联合体", "jurisdiction": "nanning", "chain_id": "C",
+             "recognized_on": "2025-01-01"}]
+    mem = [{"consortium_id": "K1", "uscc": code(1), "role": "lead", "segments": "S1", "joined_on": "2025-01-01"}]
+    chains = [{"chain_id": "C", "chain_name": f"动力{HIDDEN}电池", "segment_id": "S1", "segment_name": f"正极{HIDDEN}材料",
+               "stage": "upstream", "parent": "", "feeds": ""}]
+    books = load_rulebooks()
+    net = EmbeddedNetwork(load_registry(make_registry([unit(1)], cons, mem, chains=chains), books), books, AS_OF)
+    (cm,) = chain_maps(net, "C", "consortium")
+    with figure_context():
+        figs = [chain_figure(cm), overlap_figure(pd.DataFrame([[3]], index=["nn"], columns=["nn"]),
+                                                 {"nn": f"南{HIDDEN}宁"}, AS_OF)]
+    texts = [t for fig in figs for t in _texts(fig)]
+    for fig in figs:
+        plt.close(fig)
+    assert "正极 材料" in texts and "南 宁" in texts and any("动力 电池" in t for t in texts)
+    # Newlines the figure puts between lines on purpose stay; nothing else invisible is drawn.
+    assert not [t for t in texts if any(unicodedata.category(c) in ("Cf", "Zl", "Zp") or c in "\x07\u200b" for c in t)]
+
+
+def test_viz_chain_prints_no_warning_for_names_no_font_draws(make_registry, tmp_path):
+    """A name with a line separator or an emoji gives clean standard error (the warnings named our source file)."""
+    import subprocess
+    import sys
+
+    cons = [{"consortium_id": "K1", "name": "南宁\u2028电池🚗创新联合体", "jurisdiction": "nanning", "chain_id": "C",
+             "recognized_on": "2025-01-01"}]
+    mem = [{"consortium_id": "K1", "uscc": code(1), "role": "lead", "segments": "S1", "joined_on": "2025-01-01"}]
+    chains = [{"chain_id": "C", "chain_name": "动力\u2028电池", "segment_id": "S1", "segment_name": "正极\u2028材料🔋",
+               "stage": "upstream", "parent": "", "feeds": ""}]
+    path = make_registry([unit(1)], cons, mem, chains=chains)
+    script = "import sys; from consortia.cli.entry import run; sys.argv[0] = 'consortia'; run()"
+    r = subprocess.run([sys.executable, "-c", script, "viz", "chain", str(path), "--out", str(tmp_path / "maps"),
+                        "--by", "consortium", "--as-of", AS_OF], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and (tmp_path / "maps" / "chain-C.png").is_file()

@@ -6,11 +6,15 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import as_of_option, limit_option, main, note_shown, output_options, rules_option, table_limit
 from .source import Source, registry_argument
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
                    "citation", "location")
@@ -118,6 +122,8 @@ def summary(path: Path, only: tuple[str, ...], lang: str, as_of: dt.date | None,
 
     books = load_rulebooks(rules_files)
     registry = load_registry(path, books)
+    if only:
+        _known_in_force(registry, only, as_of)  # before the audit: a mistyped id is not "(no rows)"
     frame = consortium_summary(registry, as_of, run_checks(registry, books, as_of))
     if only:
         frame = frame[frame["consortium_id"].isin(only)]
@@ -126,6 +132,24 @@ def summary(path: Path, only: tuple[str, ...], lang: str, as_of: dt.date | None,
     emit(shown.to_dict("records"), fmt, out=out, echo=click.echo if fmt == "table" else None,
          title="联合体汇总" if lang == "zh" else "Consortium summary")
     note_shown(len(shown), len(frame), "consortia")
+
+
+def _known_in_force(registry: Registry, ids: tuple[str, ...], as_of: dt.date | None) -> None:
+    """Raise :class:`~consortia.errors.InputError` (exit 2) for each id of ``--consortium`` that is
+    not in the registry, or not in force on ``as_of`` (the summary has rows for those only), in the
+    words of ``gaps --consortium`` and ``viz network -c``."""
+    from ..errors import InputError, Problem
+    from ..state import active_consortia, as_timestamp
+
+    ts = as_timestamp(as_of)
+    known = set(registry.consortia["consortium_id"])
+    in_force = set(active_consortia(registry, ts)["consortium_id"])
+    problems = [Problem("--consortium", None, "consortium_id", cid, "a consortium_id in the registry") if cid not in known
+                else Problem("--consortium", None, "consortium_id", cid,
+                             f"a consortium in force on {ts.date()} (this one is not: status or date)")
+                for cid in dict.fromkeys(ids) if cid not in in_force]
+    if problems:
+        raise InputError(problems)
 
 
 def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:

@@ -3,6 +3,8 @@
 Library errors become exit codes here and only here: 2 for bad input or
 usage (with every problem listed, never a traceback), 1 for a refused write
 or an audit with unwaived errors, 3 when something outside the input failed.
+An output that cannot be written is usage (2: the user named a place that
+takes no file) unless the system failed while writing it (3: a full disk).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 import click
 
 from .. import __version__, progress
-from ..errors import BackendError, ConsortiaError, InputError, Refusal
+from ..errors import BackendError, ConsortiaError, InputError, OutputError, Refusal
+from ..io import check_writable
 
 __all__ = ["as_of_option", "date_option_callback", "main", "output_options", "rules_option"]
 
@@ -38,6 +41,9 @@ class _Group(click.Group):
         except BackendError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(3)
+        except OutputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(3 if exc.outside else 2)
         except ConsortiaError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -65,8 +71,11 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                   help="Write to this file (atomically) instead of standard output.")
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("fmt") == "xlsx" and kwargs.get("out") is None:
+        out = kwargs.get("out")
+        if kwargs.get("fmt") == "xlsx" and out is None:
             raise click.UsageError("--format xlsx needs --out FILE.xlsx")
+        if out is not None and str(out) != "-":
+            check_writable(out)  # before the work: an audit must not run for minutes to a folder that takes no file
         return fn(*args, **kwargs)
 
     return wrapper

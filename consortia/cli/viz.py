@@ -1,7 +1,8 @@
 """Briefing visuals: ``viz network``, ``viz chain``, ``viz overlaps`` and ``brief``.
 
 Every page is one self-contained HTML file that asks the network for nothing;
-images are PNG and SVG sized for a 16:9 slide.
+images are PNG and SVG sized for a 16:9 slide. Each command checks that its
+outputs can be written before it reads the registry (:func:`~consortia.io.check_writable`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ..io import check_writable
 from .base import as_of_option, main, rules_option
 from .source import Source, registry_argument
 
@@ -59,6 +61,7 @@ def network(source: Source, out: Path, consortia: tuple[str, ...], jurisdictions
     from ..viz.network import MARKED_RULES, Selection, build_view
     from ..viz.network_page import write_network_page
 
+    check_writable(out)
     registry, books = _load(source, rules_files)
     findings = [] if no_findings else run_checks(registry, books, as_of, rules=MARKED_RULES)
     sel = Selection(consortia, jurisdictions, city, chain, unit, depth)
@@ -93,6 +96,7 @@ def chain(source: Source, chain: str | None, by: str, out: Path, formats: tuple[
     from ..viz.chain import write_chain_outputs
 
     # Coverage and gaps are all a chain map needs: the database answers them on its server.
+    check_writable(folders=[out])
     books = load_rulebooks(rules_files)
     written = write_chain_outputs(source.network(books, as_of), out, chain, by, formats or ("html", "png", "svg"))
     click.echo(f"Wrote {len(written)} files to {out}: " + ", ".join(p.name for p in written))
@@ -116,6 +120,7 @@ def overlaps(source: Source, out: Path, no_images: bool, max_nodes: int, as_of: 
     from ..viz.network import MARKED_RULES
     from ..viz.overlaps import write_overlaps
 
+    check_writable(out, *(() if no_images else (out.with_suffix(".png"), out.with_suffix(".svg"))))
     registry, books = _load(source, rules_files)
     written = write_overlaps(EmbeddedNetwork(registry, books, as_of), out,
                              run_checks(registry, books, as_of, rules=MARKED_RULES),
@@ -137,6 +142,7 @@ def brief(source: Source, out: Path, by: str, max_nodes: int, as_of: dt.date | N
     the overlap view and the findings table (all offline)."""
     from ..viz.brief import write_brief
 
+    check_writable(folders=[out])
     registry, books = _load(source, rules_files)
     result = write_brief(registry, books, as_of, out, by=by, max_nodes=max_nodes)
     click.echo(f"Wrote {len(result.files)} files; open {result.index}")

@@ -53,12 +53,21 @@ def add_member(args: tuple[str, ...], role: str, segments: str, joined_on: dt.da
 @main.command()
 @click.option("--consortia", "n", type=click.IntRange(1, 1_000_000), required=True, help="How many consortia.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def generate(n: int, seed: int, out: Path) -> None:
-    """Write a fictional, realistic registry of N consortia (for trials and benchmarks)."""
-    from ..generate import generate as gen
-    from ..generate import write_csv
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="An empty or new folder (created if missing).")
+@click.option("--force", is_flag=True, help="Replace the registry files already in --out.")
+def generate(n: int, seed: int, out: Path, force: bool) -> None:
+    """Write a fictional, realistic registry of N consortia (for trials and benchmarks).
 
+    A folder that already holds registry files is refused (exit 2) unless --force is given:
+    it may hold a real registry, and a generated one would replace it silently."""
+    from ..generate import generate as gen
+    from ..generate import refuse_replacing, registry_files, write_csv
+    from ..io import check_writable
+
+    if not force:
+        refuse_replacing(out, registry_files(out))
+    check_writable(folders=[out])  # before generating, which takes a minute at national scale
     tables = gen(n, seed)
     write_csv(tables, out)
     counts = ", ".join(f"{len(t):,} {name}" for name, t in tables.items())
@@ -67,9 +76,13 @@ def generate(n: int, seed: int, out: Path) -> None:
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("consortia-demo"),
-              show_default=True, help="Folder for the demo registry and its reports.")
-def demo(out: Path) -> None:
-    """Run the main job on a bundled, fictional demo registry (no network needed)."""
+              show_default=True, help="Folder for the demo registry and its reports (empty or new).")
+@click.option("--force", is_flag=True, help="Replace the demo registry and reports already in --out.")
+def demo(out: Path, force: bool) -> None:
+    """Run the main job on a bundled, fictional demo registry (no network needed).
+
+    A folder that already holds a registry or the demo's reports is refused (exit 2)
+    unless --force is given."""
     from ..demo import run_demo
 
-    run_demo(out, click.echo)
+    run_demo(out, click.echo, force=force)

@@ -23,12 +23,13 @@ import pandas as pd
 
 from ..errors import InputError
 from ..findings import Finding
+from ..io import check_writable
 from ..queries.network import EmbeddedNetwork
 from ..registry import Registry
 from ..rules.engine import run_checks
 from ..rules.rulebook import Rulebooks
 from ..state import as_timestamp
-from .chain import file_stem, write_chain_outputs
+from .chain import ChainMap, chain_files, chain_maps, chain_stems, write_chain_outputs
 from .images import MissingFontError
 from .network import DEFAULT_MAX_NODES, build_view
 from .network_page import write_network_page
@@ -84,6 +85,19 @@ def write_brief(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.
         findings = run_checks(registry, books, ts.date())
     brief = Brief(out / "index.html")
     net = EmbeddedNetwork(registry, books, ts)
+    maps: list[ChainMap] | None = None
+    if not registry.table("chains").empty:
+        try:
+            maps = chain_maps(net, None, by)
+        except InputError as exc:
+            brief.notes.append(f"未生成产业链覆盖图：{exc.render()}")
+            maps = []
+    formats: tuple[str, ...] = ("html", "png", "svg")
+    # Every file's place is checked before the first is written: a briefing is a folder of dozens of
+    # files, and one that stops at its tenth leaves a folder whose index is missing or is the last one's.
+    check_writable(*(out / name for name in ("index.html", "network.html", "findings.html", "overlaps.html",
+                                             "overlaps.png", "overlaps.svg")),
+                   *(out / "chains" / name for name in chain_files(maps or [], formats)), folders=[out])
     # The network.
     view = build_view(registry, books, ts, None, findings, max_nodes=max_nodes)
     brief.files.append(write_network_page(view, out / "network.html", nav=_nav(0)))
@@ -93,24 +107,19 @@ def write_brief(registry: Registry, books: Rulebooks, as_of: dt.date | str | pd.
                            "可用 consortia viz network 按认定机关、城市或产业链分别查看。")
     # Chain maps.
     chain_links: list[tuple[str, str, str]] = []
-    if registry.table("chains").empty:
+    if maps is None:
         brief.notes.append("登记表中没有产业链表（chains），未生成产业链覆盖图。")
     else:
-        formats: tuple[str, ...] = ("html", "png", "svg")
         try:
-            written = write_chain_outputs(net, out / "chains", None, by, formats, nav=_nav(1))
+            written = write_chain_outputs(net, out / "chains", None, by, formats, nav=_nav(1), maps=maps)
         except MissingFontError as exc:
             brief.notes.append(f"未生成图片：{exc}")
-            written = write_chain_outputs(net, out / "chains", None, by, ("html",), nav=_nav(1))
-        except InputError as exc:
-            brief.notes.append(f"未生成产业链覆盖图：{exc.render()}")
-            written = []
+            written = write_chain_outputs(net, out / "chains", None, by, ("html",), nav=_nav(1), maps=maps)
         brief.files += written
         names = dict(zip(registry.table("chains")["chain_id"], registry.table("chains")["chain_name"], strict=True))
-        for p in written:
-            if p.suffix == ".html":
-                cid = next((c for c in names if file_stem(c) == p.stem), p.stem)
-                chain_links.append((cid, names.get(cid, cid), p.stem))
+        stems, pages = chain_stems(maps), {p.name for p in written}
+        chain_links = [(cm.chain_id, names.get(cm.chain_id, cm.chain_id), stems[cm.chain_id]) for cm in maps
+                       if f"{stems[cm.chain_id]}.html" in pages]
     # Overlaps.
     try:
         brief.files += write_overlaps(net, out / "overlaps.html", findings, nav=_nav(0), max_nodes=max_nodes)

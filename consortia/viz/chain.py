@@ -17,6 +17,7 @@ a 16:9 slide.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..io import check_writable
 from ..queries.network import Network
-from .images import SLIDE_INCHES, figure_context, save_figure
+from .images import SLIDE_INCHES, figure_context, plain_label, save_figure
 from .page import esc, render_page, write_page
 
-__all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_maps", "file_stem",
+__all__ = ["GAP_ZH", "SLIDE_COLUMNS", "STAGE_ZH", "TIER_COLORS", "ChainMap", "chain_figure", "chain_files", "chain_maps",
+           "chain_stems", "file_stem",
            "render_chain_page", "slide_pages", "write_chain_outputs"]
 
 ROLES = ("lead", "core", "close", "general")
@@ -67,9 +70,45 @@ class ChainMap:
     page: tuple[int, int] | None = None
 
 
-def file_stem(chain_id: str) -> str:
-    """A file-name-safe form of a chain id."""
-    return "chain-" + (re.sub(r"[^\w.-]+", "_", chain_id).strip("._") or "chain")
+#: Characters of a chain id kept in a file name (beyond this, the name is cut and hashed).
+_STEM_CHARS = 80
+
+
+def _digest(chain_id: str) -> str:
+    return hashlib.sha256(chain_id.encode("utf-8")).hexdigest()[:8]
+
+
+def file_stem(chain_id: str, *, hashed: bool = False) -> str:
+    """A file-name-safe form of a chain id: ``chain-<ID>`` when the id is safe as it is, else the id
+    with unsafe characters replaced by ``_`` (and cut to 80 characters) followed by a short hash of
+    the id (``NEV@X`` gives ``chain-NEV_X-<hash>``), so that no two ids share a name by being
+    sanitised alike. ``hashed`` adds the hash to a safe id too (see :func:`chain_stems`)."""
+    safe = re.sub(r"[^\w.-]+", "_", chain_id).strip("._")[:_STEM_CHARS] or "chain"
+    if safe == chain_id and not hashed:
+        return f"chain-{safe}"
+    return f"chain-{safe}-{_digest(chain_id)}"
+
+
+def chain_stems(maps: list[ChainMap]) -> dict[str, str]:
+    """Each map's file stem (:func:`file_stem`), distinct from every other map's names.
+
+    Names are compared without case, as a briefing folder is zipped and opened on Windows and
+    macOS, and against the names of other maps' later slides (``chain-NEV-2.png`` is also what
+    a chain ``NEV-2`` would be called): any chain whose names would meet another's gets the hash
+    too. A chain's stem therefore changes only when another chain would take its name.
+    """
+    pages = {cm.chain_id: len(slide_pages(cm)) for cm in maps}
+    hashed: set[str] = set()
+    while True:
+        stems = {cid: file_stem(cid, hashed=cid in hashed) for cid in pages}
+        owners: dict[str, set[str]] = {}
+        for cid, stem in stems.items():
+            for base in (stem, *(f"{stem}-{n}" for n in range(2, pages[cid] + 1))):
+                owners.setdefault(base.casefold(), set()).add(cid)
+        clash = {cid for ids in owners.values() if len(ids) > 1 for cid in ids} - hashed
+        if not clash:  # a clash between hashed stems would need two ids with one hash: not on purpose
+            return stems
+        hashed |= clash
 
 
 def chain_maps(net: Network, chain: str | None = None, by: str = "jurisdiction") -> list[ChainMap]:
@@ -226,7 +265,9 @@ def render_chain_page(cm: ChainMap, images: dict[str, str] | None = None, nav: s
 # ---- images ----
 
 def _fit(text: str, inches: float, points: float) -> str:
-    """``text`` cut (with …) to fit ``inches`` at ``points``: CJK characters are one em wide, others ~0.55 em."""
+    """``text`` as a plain label (:func:`~consortia.viz.images.plain_label`) cut (with …) to fit ``inches``
+    at ``points``: CJK characters are one em wide, others ~0.55 em."""
+    text = plain_label(text)
     room = inches * 72 / points
     used = 0.0
     for i, ch in enumerate(text):
@@ -259,8 +300,8 @@ def chain_figure(cm: ChainMap) -> Any:
     ax.set_ylim(fig_h, 0)
     ax.axis("off")
     title, subtitle = _title(cm)
-    ax.text(left, 0.42, title, fontsize=20, fontweight="bold", va="center")
-    ax.text(left, 0.78, subtitle, fontsize=11, color="#555", va="center")
+    ax.text(left, 0.42, plain_label(title), fontsize=20, fontweight="bold", va="center")
+    ax.text(left, 0.78, plain_label(subtitle), fontsize=11, color="#555", va="center")
     x0 = left + label_w
     y0 = top + header
     # Column headers.
@@ -278,7 +319,8 @@ def chain_figure(cm: ChainMap) -> Any:
             j += 1
         ax.add_patch(Rectangle((left, y0 + i * row_h + 0.02), 0.36, (j - i + 1) * row_h - 0.04,
                                facecolor=STAGE_COLORS.get(stages[i], "#eee"), edgecolor="none"))
-        ax.text(left + 0.18, y0 + (i + j + 1) / 2 * row_h, "\n".join(STAGE_ZH.get(stages[i], stages[i])), fontsize=11,
+        stage = plain_label(STAGE_ZH.get(stages[i], stages[i]))
+        ax.text(left + 0.18, y0 + (i + j + 1) / 2 * row_h, "\n".join(stage), fontsize=11,
                 fontweight="bold", ha="center", va="center", linespacing=1.0)
         i = j + 1
     for i, s in enumerate(cm.segments.itertuples(index=False)):
@@ -356,20 +398,43 @@ def chain_figure(cm: ChainMap) -> Any:
     return fig
 
 
-def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
-                        formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "") -> list[Path]:
-    """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir``; returns the paths.
+def chain_files(maps: list[ChainMap], formats: tuple[str, ...] = ("html", "png", "svg")) -> list[str]:
+    """The names :func:`write_chain_outputs` writes for ``maps``: one page per chain, and an
+    image per slide and format (``chain-<ID>-2.png`` for a second slide)."""
+    images = [f for f in formats if f in ("png", "svg")]
+    stems = chain_stems(maps)
+    names = []
+    for cm in maps:
+        stem = stems[cm.chain_id]
+        if "html" in formats:
+            names.append(f"{stem}.html")
+        for n in range(1, len(slide_pages(cm)) + 1):
+            names += [f"{stem}{f'-{n}' if n > 1 else ''}.{f}" for f in images]
+    return names
 
+
+def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = None, by: str = "jurisdiction",
+                        formats: tuple[str, ...] = ("html", "png", "svg"), nav: str = "",
+                        maps: list[ChainMap] | None = None) -> list[Path]:
+    """Write each chain's map as ``chain-<ID>.html`` / ``.png`` / ``.svg`` in ``out_dir`` (names from
+    :func:`chain_stems`: one per chain, whatever its id); returns the paths.
+
+    ``maps`` are those of :func:`chain_maps` when the caller has them already.
+
+    Every name is checked first (:func:`~consortia.io.check_writable`), so an
+    unwritable folder or a folder squatting on an image's name writes nothing.
     The HTML is written first, so a missing CJK font (which stops the
     images with :class:`~consortia.viz.images.MissingFontError`) still leaves
     the pages.
     """
     out_dir = Path(out_dir)
-    maps = chain_maps(net, chain, by)
+    maps = chain_maps(net, chain, by) if maps is None else maps
     written: list[Path] = []
     images = [f for f in formats if f in ("png", "svg")]
+    check_writable(*(out_dir / name for name in chain_files(maps, formats)))  # before the first page is written
+    stems = chain_stems(maps)
     for cm in maps:
-        stem = file_stem(cm.chain_id)
+        stem = stems[cm.chain_id]
         if "html" in formats:
             pages = len(slide_pages(cm))
             links = {f"{f}{f' {n}' if pages > 1 else ''}": f"{stem}{f'-{n}' if n > 1 else ''}.{f}"
@@ -381,7 +446,7 @@ def write_chain_outputs(net: Network, out_dir: str | Path, chain: str | None = N
         with figure_context():
             for cm in maps:
                 for n, part in enumerate(slide_pages(cm), start=1):
-                    stem = file_stem(cm.chain_id) + (f"-{n}" if n > 1 else "")
+                    stem = stems[cm.chain_id] + (f"-{n}" if n > 1 else "")
                     fig = chain_figure(part)
                     try:
                         for fmt in images:

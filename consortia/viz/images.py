@@ -6,11 +6,20 @@ gives "Noto Sans CJK SC"); on Windows and macOS the system's Microsoft YaHei,
 SimHei or PingFang SC are found. Without one every Chinese character would
 be drawn as an empty box, so :func:`cjk_font` refuses instead, naming the
 package to install.
+
+Labels come from registry spreadsheets, where a pasted name can carry a line
+separator (U+2028), a control character or a zero-width mark. No font has a
+glyph for those, matplotlib would warn on standard error for each one, and
+they mean nothing on a slide: :func:`plain_label` turns each run of them into
+one space. Any other glyph the fonts lack (an emoji in a name) is drawn as a
+box without a warning: the HTML pages carry every name as typed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import unicodedata
+import warnings
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +28,7 @@ from typing import Any
 from ..errors import BackendError
 from ..io import atomic_path
 
-__all__ = ["CJK_FAMILIES", "SLIDE_INCHES", "MissingFontError", "cjk_font", "figure_context", "save_figure"]
+__all__ = ["CJK_FAMILIES", "SLIDE_INCHES", "MissingFontError", "cjk_font", "figure_context", "plain_label", "save_figure"]
 
 #: Fonts tried in order; the first is Debian's fonts-noto-cjk.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
@@ -48,9 +57,31 @@ def cjk_font() -> str:
                            "(~/.cache/matplotlib) if it was built before")
 
 
+#: Unicode categories no font draws: controls, format characters (zero-width marks, bidi controls),
+#: line and paragraph separators, and lone surrogates.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def plain_label(text: object) -> str:
+    """``text`` as a label matplotlib can draw: each run of control, format or separator
+    characters (``\\n``, U+2028, a zero-width space …) becomes one space, and the ends are trimmed."""
+    s = str(text)
+    if s.isprintable():  # nearly every name: no character to look at
+        return s
+    out: list[str] = []
+    for ch in s:
+        if unicodedata.category(ch) in _HIDDEN:
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
 @contextlib.contextmanager
 def figure_context() -> Iterator[None]:
-    """matplotlib settings for every briefing image (non-interactive backend, CJK font, glyphs as paths in SVG)."""
+    """matplotlib settings for every briefing image (non-interactive backend, CJK font, glyphs as paths in SVG,
+    no warning for a missing glyph); figures must be drawn and saved inside it."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -59,7 +90,9 @@ def figure_context() -> Iterator[None]:
     rc: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": [cjk_font(), "DejaVu Sans"],
                           "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": "consortia",
                           "figure.dpi": DPI, "savefig.dpi": DPI}
-    with plt.rc_context(rc):
+    with plt.rc_context(rc), warnings.catch_warnings():
+        # A glyph the fonts lack is drawn as a box; the warning would reach the user's terminal, naming our source.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
         yield
 
 

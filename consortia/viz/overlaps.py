@@ -23,9 +23,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..findings import Finding
+from ..io import check_writable
 from ..queries.network import EmbeddedNetwork
 from ..queries.overlaps import cross_units, same_body, shared_pairs
-from .images import SLIDE_INCHES, figure_context, save_figure
+from .images import SLIDE_INCHES, figure_context, plain_label, save_figure
 from .network import DEFAULT_MAX_NODES, ROLE_ZH, build_overlap_view
 from .network_page import render_network_page
 from .page import esc, write_page
@@ -69,7 +70,7 @@ def overlap_figure(matrix: pd.DataFrame, names: dict[str, str], as_of: str) -> A
     vmax = np.nanmax(off) if n > 1 and np.isfinite(np.nanmax(off)) and np.nanmax(off) > 0 else 1.0
     cmap = LinearSegmentedColormap.from_list("overlap", ["#f7fbff", "#6baed6", "#08306b"]).with_extremes(bad="#e8e8e8")
     ax.imshow(np.ma.masked_invalid(off), cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
-    labels = [names.get(j, j) for j in matrix.index]
+    labels = [plain_label(names.get(j, j)) for j in matrix.index]
     ax.set_xticks(range(n), labels, fontsize=13)
     ax.set_yticks(range(n), labels, fontsize=13)
     ax.xaxis.tick_top()
@@ -138,6 +139,7 @@ def write_overlaps(net: EmbeddedNetwork, out: str | Path, findings: list[Finding
     """Write the overlap page to ``out`` (HTML) and the heatmap next to it (``<stem>.png``/``.svg``);
     the drawing has at most ``max_nodes`` nodes (the tables below it are whole)."""
     out = Path(out)
+    check_writable(out, *(out.with_suffix(f".{f}") for f in images))  # the images too, before the page is written
     view = build_overlap_view(net.registry, net.books, net.as_of, findings, max_nodes=max_nodes)
     matrix = jurisdiction_matrix(net)
     names = {j: net.jurisdiction_meta(j)["name"] or j for j in matrix.index}
