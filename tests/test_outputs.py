@@ -192,3 +192,16 @@ def test_the_writer_passes_on_errors_that_are_not_about_its_file(tmp_path):
     with pytest.raises(FileNotFoundError), io.atomic_path(tmp_path / "f.txt"):
         (tmp_path / "missing-input.csv").read_text(encoding="utf-8")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_refuses_its_out_before_reading_the_registry(demo_registry, tmp_path, monkeypatch):
+    import consortia.loaders
+
+    def never(*a, **k):
+        raise AssertionError("the registry was read before --out was checked")
+
+    monkeypatch.setattr(consortia.loaders, "load_registry", never)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me", encoding="utf-8")
+    r = run("export", str(demo_registry), "--format", "gexf", "--out", str(blocker / "g.gexf"))
+    assert r.exit_code == 2 and "is a file, not a folder" in r.stderr, (r.stderr, r.exception)

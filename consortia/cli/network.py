@@ -364,9 +364,11 @@ def export(path: Path, fmt: str, out: Path, as_of: dt.date | None, rules_files: 
     """Export the registry graph (units, consortia, jurisdictions, chains, segments and their
     links, member edges marked active or not) for Gephi or another network tool."""
     from ..graph.export import export_graph
+    from ..io import check_writable
     from ..loaders import load_registry
     from ..rules.rulebook import load_rulebooks
 
+    check_writable(out)  # before minutes of reading a national registry
     books = load_rulebooks(rules_files)
     # The graph holds units, consortia, memberships and chains: the other tables need not be read.
     done = export_graph(load_registry(path, books, tables=("chains",)), out, fmt, as_of)

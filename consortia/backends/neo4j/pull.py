@@ -23,7 +23,7 @@ import neo4j
 import pandas as pd
 
 from ...errors import BackendError, InputError, Problem
-from ...io import atomic_write_bytes
+from ...io import atomic_write_bytes, check_writable
 from ...loaders import load_registry
 from ...loaders.text import norm_header
 from ...registry import Registry, SourceInfo
@@ -152,6 +152,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out: str | Path) -> None:
             raise InputError(Problem(str(out), None, None, ", ".join(clashes),
                                      "a folder without other registry files: these would load as part of the "
                                      "pulled registry (pull into an empty folder, or remove them)"))
+    check_writable(folders=[out])  # a folder that cannot be made or written: one line, exit 2
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         buf = io.StringIO()
