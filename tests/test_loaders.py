@@ -514,6 +514,20 @@ def test_missing_required_table(tmp_path):
     assert "'memberships'" in probs[0].expected and "成员" in probs[0].expected
 
 
+@pytest.mark.parametrize("given", [".", "..", "./"])
+def test_a_registry_given_as_the_current_or_parent_folder_is_named_by_that_folder(tmp_path, monkeypatch, given):
+    # Path(".").name is "": the problem used to read ": the required table 'units' … is missing".
+    folder = tmp_path / "登记册"
+    (folder / "sub").mkdir(parents=True)
+    monkeypatch.chdir(folder if given != ".." else folder / "sub")
+    probs = problems_of(Path(given))
+    assert {p.source for p in probs} == {"登记册"}
+    assert len(probs) == 3 and all("is missing" in p.expected for p in probs)
+    result = CliRunner().invoke(main, ["check", given])
+    assert result.exit_code == 2
+    assert result.output.count("登记册: the required table") == 3
+
+
 def test_missing_required_column(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "type"} for r in EN_UNITS]
     probs = problems_of(one_table(tmp_path, "units", rows))

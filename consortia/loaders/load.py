@@ -242,6 +242,16 @@ def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _
     return consortia["consortium_id"].map(body)
 
 
+def _source_label(path: str | Path) -> str:
+    """The name a registry's own problems are reported under: its folder or workbook name.
+
+    ``Path(".").name`` is empty, so a registry given as the current folder (or ``..``)
+    is named by the folder it resolves to; the root folder, which has no name, by the
+    path as given."""
+    p = Path(path)
+    return p.name if p.name not in ("", ".", "..") else (p.resolve().name or str(path))
+
+
 def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
                   tables: Collection[str] | None = None) -> Registry:
     """Load and validate a registry folder or workbook.
@@ -264,7 +274,7 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
     books = rulebooks or load_rulebooks()
     raws = read_sources(path, None if only is None else {*REQUIRED_TABLES, *only})
     out = _Collector()
-    label = Path(path).name
+    label = _source_label(path)
     for name in REQUIRED_TABLES:
         if name not in raws:
             aliases = "/".join(TABLES[name].aliases[:1])
