@@ -617,6 +617,20 @@ def test_invisible_characters_do_not_fill_a_required_cell(tmp_path):
     assert got == [(3, "uscc", "a value is required here"), (4, "consortium_id", "a value is required here")]
 
 
+def test_leaving_before_joining_is_reported_on_the_left_on_cell(tmp_path):
+    mem = [dict(r) for r in EN_MEMBERSHIPS]
+    mem[0]["left_on"] = "2023/2/28"  # joined 2023-03-01
+    mem[1]["left_on"] = "2024-05-30"  # the day it joined: a membership that counts on no day
+    mem[3]["left_on"] = "2020-01-01"  # no joined_on: nothing to compare with
+    probs = problems_of(one_table(tmp_path, "memberships", mem))
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("memberships.csv", 2, "left_on", "2023/2/28")]
+    assert "on or after joined_on (2023-03-01)" in probs[0].expected
+    mem[0]["left_on"] = "2023-03-02"
+    reg = load_registry(one_table(tmp_path / "ok", "memberships", mem))
+    assert list(reg.memberships["left_on"].dt.strftime("%Y-%m-%d").fillna("")) == [
+        "2023-03-02", "2024-05-30", "", "2020-01-01"]
+
+
 def test_same_unit_rejoining_on_another_date_is_not_a_duplicate(tmp_path):
     mem = [*EN_MEMBERSHIPS, {"consortium_id": "NN-1", "uscc": code(3, "柳州市"), "role": "core",
                              "joined_on": "2025-06-01"}]

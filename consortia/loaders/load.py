@@ -220,6 +220,30 @@ def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: d
                           "segment_ids of the consortium's chain (see the chains table)")
 
 
+def _membership_dates(memberships: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> None:
+    """A membership must not end before it starts.
+
+    It counts from ``joined_on`` until the day before ``left_on``, so ``left_on`` earlier than
+    ``joined_on`` is a contradiction (most likely two dates swapped or mistyped). The same day
+    for both is not: it is a membership that counts on no day, as when a unit is added and
+    withdrawn on one day, and is accepted."""
+    joined = memberships["joined_on"].to_numpy()
+    left = memberships["left_on"].to_numpy()
+    bad = np.flatnonzero(left < joined)  # NaT compares false: an open or undated membership is never wrong
+    if not len(bad):
+        return
+    column = maps.get("left_on", "left_on")
+    cells = raw.frame[column].to_numpy(dtype=object)
+    for i in bad[:MAX_PROBLEMS_PER_COLUMN]:
+        day = pd.Timestamp(joined[i]).date().isoformat()
+        out.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(cells[i]),
+                                    f"a date on or after joined_on ({day}): a membership counts from joined_on "
+                                    "until the day before left_on"))
+    if len(bad) > MAX_PROBLEMS_PER_COLUMN:
+        out.problems.append(Problem(raw.source, None, column, None,
+                                    f"... and {len(bad) - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
+
+
 def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> pd.Series:
     """Follow ``recognized_from`` to its root; report self-references and cycles."""
     ids = consortia["consortium_id"].tolist()
@@ -303,6 +327,7 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
                      for (t, col), target in _KEY_REFERENCES.items() if t == name and target[0] in tables}
             _duplicates(tables[name], raws[name], TABLES[name].key, out, what, codes)
     _references(tables, raws, maps, out, lookups)
+    _membership_dates(tables["memberships"], raws["memberships"], maps["memberships"], out)
     body_id = _bodies(tables["consortia"], raws["consortia"], maps["consortia"], out)
     if out.problems:
         raise InputError(out.problems)
