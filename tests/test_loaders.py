@@ -580,6 +580,30 @@ def test_duplicate_consortium_id_names_the_first_row(tmp_path):
     assert "already on row 3" in probs[0].expected
 
 
+def test_segment_parent_cycles_are_reported_on_the_parent_cell(tmp_path):
+    folder = english(tmp_path / "r")
+    write_csv(folder / "chains.csv", [
+        {"chain_id": "NEV", "segment_id": "S1", "parent": "S2"},
+        {"chain_id": "NEV", "segment_id": "S2", "parent": "s1"},  # S1 -> S2 -> S1
+        {"chain_id": "NEV", "segment_id": "S3", "parent": "S1"},  # below the cycle, not on it
+        {"chain_id": "NEV", "segment_id": "S4", "parent": "S4"},  # its own parent
+        {"chain_id": "ALU", "segment_id": "S1", "parent": ""},  # the same ids in another chain are a tree
+        {"chain_id": "ALU", "segment_id": "S2", "parent": "S1"},
+    ])
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [
+        ("chains.csv", 2, "parent", "S2"), ("chains.csv", 3, "parent", "S1"), ("chains.csv", 5, "parent", "S4")]
+    assert [p.expected.split("(")[1] for p in probs] == ["a cycle: S1 → S2 → S1)", "a cycle: S2 → S1 → S2)",
+                                                         "a cycle: S4 → S4)"]
+    assert all(p.expected.startswith("parent must not lead back to the same segment") for p in probs)
+    write_csv(folder / "chains.csv", [
+        {"chain_id": "NEV", "segment_id": "S1", "parent": ""},
+        {"chain_id": "NEV", "segment_id": "S2", "parent": "S1"},
+        {"chain_id": "NEV", "segment_id": "S3", "parent": "S2"},
+    ])
+    assert list(load_registry(folder).tables["chains"]["parent"]) == ["", "S1", "S2"]
+
+
 def test_duplicate_consortium_id_with_chains_and_segments_is_reported_not_a_crash(tmp_path):
     folder = english(tmp_path / "r")
     cons = [{**r, "chain_id": "NEV"} for r in EN_CONSORTIA] + [{"consortium_id": "NN-1", "jurisdiction": "nanning",

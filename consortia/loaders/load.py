@@ -276,6 +276,34 @@ def _source_label(path: str | Path) -> str:
     return p.name if p.name not in ("", ".", "..") else (p.resolve().name or str(path))
 
 
+def _segment_cycles(chains: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> None:
+    """Follow each segment's ``parent`` up its chain; report self-parents and cycles.
+
+    Segments nest as a tree: coverage counts a member of a nested segment for the
+    segments above it and lists children after their parent, which has no answer when
+    a segment is its own ancestor. Worded as :func:`_bodies` words a ``recognized_from``
+    cycle. The chains table holds one row per segment (hundreds), so a plain walk is cheap."""
+    keys = list(zip(chains["chain_id"].tolist(), chains["segment_id"].tolist(), strict=True))
+    parent: dict[tuple[str, str], str] = {}
+    for key, p in zip(keys, chains["parent"].tolist(), strict=True):
+        parent.setdefault(key, p)  # a repeated segment is a duplicate-key problem already; its first row counts
+    column = maps.get("parent", "parent")
+    for i, (chain, seg) in enumerate(keys):
+        seen, cur = [seg], seg
+        while (up := parent.get((chain, cur), "")) and (chain, up) in parent:
+            cur = up
+            if cur in seen:
+                # Only the segments on the cycle are reported: one that merely hangs below a
+                # cycle is fixed with it.
+                if cur == seg:
+                    out.problems.append(Problem(raw.source, int(chains["_row"].iloc[i]), column,
+                                                chains["parent"].iloc[i],
+                                                "parent must not lead back to the same segment (a cycle: "
+                                                + " → ".join([*seen, cur]) + ")"))
+                break
+            seen.append(cur)
+
+
 def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
                   tables: Collection[str] | None = None) -> Registry:
     """Load and validate a registry folder or workbook.
@@ -327,6 +355,8 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
                      for (t, col), target in _KEY_REFERENCES.items() if t == name and target[0] in tables}
             _duplicates(tables[name], raws[name], TABLES[name].key, out, what, codes)
     _references(tables, raws, maps, out, lookups)
+    if "chains" in tables:
+        _segment_cycles(tables["chains"], raws["chains"], maps["chains"], out)
     _membership_dates(tables["memberships"], raws["memberships"], maps["memberships"], out)
     body_id = _bodies(tables["consortia"], raws["consortia"], maps["consortia"], out)
     if out.problems:
