@@ -749,6 +749,21 @@ def test_ragged_row_is_reported_with_its_line(tmp_path):
     probs = problems_of(folder)
     assert [(p.source, p.row) for p in probs] == [("units.csv", 4)]
     assert "number of commas" in probs[0].expected
+    assert "4 fields where the header row has 3" in probs[0].expected and "\n" not in probs[0].expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_unclosed_quote_is_reported_on_the_row_that_opens_it(tmp_path, encoding):
+    folder = english(tmp_path / "r")
+    # Row 3 holds a quoted line break (one row in Excel, two lines in an editor); row 5 opens a quote
+    # that never closes. pandas says "starting at row 4", counting from 0.
+    (folder / "units.csv").write_text(
+        f'uscc,name,type\n{code(1)},a,enterprise\n{code(2)},"b\nB",university\n\n'
+        f'{code(3, "柳州市")},"c,institute\n{code(4)},单位4,enterprise\n', encoding=encoding)
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 5, None, None)]
+    assert "never closed" in probs[0].expected and "\n" not in probs[0].expected
+    assert str(probs[0]).startswith("units.csv, row 5: malformed CSV row")
 
 
 def test_trailing_comma_on_every_row_does_not_shift_columns(tmp_path):

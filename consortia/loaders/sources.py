@@ -80,7 +80,28 @@ def _table_for(stem: str) -> Table | None:
     return None
 
 
-_LINE = re.compile(r"line (\d+)")
+#: The C parser's two common complaints. It counts records, as the rows of a data row are counted
+#: here (a quoted line break stays in its row): "line N" from 1 with the header, "row N" from 0.
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _parser_problem(source: str, message: str) -> Problem:
+    """The problem for a CSV the C parser rejected, on the row where the editor shows it.
+
+    pandas' own message is worded for programmers, counts from 0 in one case and ends in a
+    line break in another, so the known cases are reworded and any other is put on one line."""
+    if m := _RAGGED.search(message):
+        return Problem(source, int(m.group(2)), None, None,
+                       f"malformed CSV row: {m.group(3)} fields where the header row has {m.group(1)}; "
+                       "check quoting and the number of commas")
+    if m := _OPEN_QUOTE.search(message):
+        return Problem(source, int(m.group(1)) + 1, None, None,
+                       "malformed CSV row: a quote (\") opened in this row is never closed, so the rest of the file "
+                       "would be one cell; check the quoting")
+    m = re.search(r"line (\d+)", message)
+    return Problem(source, int(m.group(1)) if m else None, None, None,
+                   f"malformed CSV row ({' '.join(message.split())}); check quoting and the number of commas")
 
 
 def _read_csv(path: Path, table: Table) -> RawTable:
@@ -126,11 +147,7 @@ def _parse_csv(source: str, buffer: io.IOBase) -> pd.DataFrame:
             skip_blank_lines=False, header=0, engine="c",
         )
     except pd.errors.ParserError as exc:
-        m = _LINE.search(str(exc))
-        raise InputError(
-            Problem(source, int(m.group(1)) if m else None, None, None,
-                    f"malformed CSV row ({exc}); check quoting and the number of commas")
-        ) from None
+        raise InputError(_parser_problem(source, str(exc))) from None
     except UnicodeDecodeError:
         raise  # a ValueError too, but not bad input yet: the caller decodes the text and tries again
     except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
