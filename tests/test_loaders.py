@@ -169,6 +169,18 @@ def test_headers_match_despite_spaces_case_width_bom_and_punctuation(tmp_path):
     ("上年度主营业务收入（亿元）", "3000万", 3000.0),
     # A header in 元 is divided down to 万元.
     ("上年度主营业务收入（元）", "120,000,000", 12000.0),
+    # Every common Chinese money unit: 50000 of each, in 万元.
+    ("上年度主营业务收入（千元）", "50000", 5000.0),
+    ("上年度主营业务收入（百万元）", "50000", 5000000.0),
+    ("上年度主营业务收入（千万元）", "50000", 50000000.0),
+    ("上年度主营业务收入（万）", "50000", 50000.0),
+    ("上年度主营业务收入（亿）", "5", 50000.0),
+    ("上年度主营业务收入（单位：千元）", "50000", 5000.0),
+    ("上年度主营业务收入（万元人民币）", "50000", 50000.0),
+    ("revenue (RMB)", "50000", 5.0),
+    # The cell's own unit, also against a header in another unit.
+    ("上年度主营业务收入（千元）", "5000元", 0.5),
+    ("上年度主营业务收入", "3百万元", 300.0),
 ])
 def test_money_header_unit_scales_values(tmp_path, header, cell, expected):
     rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], header: cell if i == 0 else ""}
@@ -177,6 +189,26 @@ def test_money_header_unit_scales_values(tmp_path, header, cell, expected):
     assert reg.units["revenue"].iloc[0] == pytest.approx(expected)
     assert reg.sources["units"].headers["revenue"] == header
     assert header not in reg.units.columns
+
+
+@pytest.mark.parametrize(("header", "unit", "why"), [
+    ("revenue (USD)", "USD", "foreign currency"),
+    ("上年度主营业务收入（万美元）", "万美元", "foreign currency"),
+    ("近三年研发费用总额（港币）", "港币", "foreign currency"),
+    ("上年度主营业务收入（%）", "%", "not a money unit"),
+    ("上年度主营业务收入（2023年）", "2023年", "not a money unit"),
+])
+def test_unknown_or_foreign_money_unit_in_a_header_is_an_error(tmp_path, header, unit, why):
+    # These were read as 万元, so 50,000 USD loaded as 50,000 万元.
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], header: "50000"} for r in EN_UNITS]
+    probs = problems_of(one_table(tmp_path, "units", rows))
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, header, unit)]
+    assert why in probs[0].expected
+
+
+def test_a_unit_in_a_header_is_judged_only_for_money_columns(tmp_path):
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], "专职研发人员（人）": "30"} for r in EN_UNITS]
+    assert list(load_registry(one_table(tmp_path, "units", rows)).units["rd_staff"]) == [30, 30, 30]
 
 
 def test_two_headers_meaning_the_same_column_are_an_error(tmp_path):
@@ -278,13 +310,17 @@ def test_invalid_dates_are_rejected_with_the_cell(tmp_path, cell):
 @pytest.mark.parametrize(("cell", "expected"), [
     ("12000", 12000.0), ("1.2亿", 12000.0), ("1,200万元", 1200.0), ("1.2亿元", 12000.0), ("800万", 800.0),
     ("０.５", 0.5), ("１２０００", 12000.0), ("1，200", 1200.0), ("0", 0.0), ("12000.50", 12000.5),
+    ("12,000", 12000.0), ("1,234.5", 1234.5), ("1,234,567", 1234567.0), ("12 000", 12000.0), ("1.2 亿", 12000.0),
+    ("50000元", 5.0), ("3千元", 0.3), ("2千万元", 2000.0),
 ])
 def test_money_forms(tmp_path, cell, expected):
     reg = load_registry(units_with(tmp_path, "revenue", [cell]))
     assert reg.units["revenue"].iloc[-1] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("cell", ["-5", "-1.2亿", "12 thousand", "1.2.3", "1e5", "NaN", "inf", "9" * 400])
+@pytest.mark.parametrize("cell", ["-5", "-1.2亿", "12 thousand", "1.2.3", "1e5", "NaN", "inf", "9" * 400,
+                                  # A comma (or a space) only between groups of three digits: "1,2" read as 12.
+                                  "1,2", "1,2345", "12,34.5", "1,000,00", ",500", "1,", "1 2", "1.2,3", "5 USD"])
 def test_bad_money_is_rejected(tmp_path, cell):
     probs = problems_of(units_with(tmp_path, "revenue", [cell]))
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 5, "revenue", cell)]
@@ -294,8 +330,9 @@ def test_bad_money_is_rejected(tmp_path, cell):
 def test_whole_numbers(tmp_path):
     reg = load_registry(units_with(tmp_path, "rd_staff", ["30", "30.0", "30人", "１２"]))
     assert list(reg.units["rd_staff"].iloc[-4:]) == [30, 30, 30, 12]
-    probs = problems_of(units_with(tmp_path / "bad", "rd_staff", ["-3", "3.5", "lots"]))
-    assert [(p.row, p.value) for p in probs] == [(5, "-3"), (6, "3.5"), (7, "lots")]
+    probs = problems_of(units_with(tmp_path / "bad", "rd_staff", ["-3", "3.5", "lots", "1,2", "1,200"]))
+    assert [(p.row, p.value) for p in probs] == [(5, "-3"), (6, "3.5"), (7, "lots"), (8, "1,2")]
+    assert load_registry(units_with(tmp_path / "grouped", "rd_staff", ["1,200"])).units["rd_staff"].iloc[-1] == 1200
 
 
 def test_booleans(tmp_path):

@@ -21,7 +21,7 @@ from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..schema import REQUIRED_TABLES, TABLES, Table
 from .sources import RawTable, read_sources
 from .text import norm_header
-from .values import expected_for, parse_cells
+from .values import expected_for, money_unit_scale, parse_cells
 
 __all__ = ["MAX_PROBLEMS_PER_COLUMN", "load_registry"]
 
@@ -82,6 +82,18 @@ def _is_empty(parsed: np.ndarray, kind: str) -> np.ndarray:
     return pd.isna(parsed) | (parsed == "")
 
 
+def _money_unit_ok(raw: RawTable, header: str, unit: str, out: _Collector) -> bool:
+    """Whether a money header's unit is one :func:`money_unit_scale` knows; if not, a problem
+    on the header cell, showing the unit as the header writes it."""
+    try:
+        money_unit_scale(unit)
+    except ValueError as exc:
+        m = re.search(r"[(（]([^()（）]*)[)）]\s*$", header)
+        out.problems.append(Problem(raw.source, 1, header, m.group(1) if m else unit, str(exc)))
+        return False
+    return True
+
+
 def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping, units = _match_headers(raw, table, out)
     n = len(raw.frame)
@@ -89,6 +101,10 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
     known = ", ".join(books)
     empty = np.full(n, "", dtype=object)
     for col in table.columns:
+        if col.kind == "money" and col.name in mapping and not _money_unit_ok(raw, mapping[col.name],
+                                                                              units[col.name], out):
+            data[col.name] = np.full(n, np.nan)  # its cells are not judged: every one would be read wrong
+            continue
         cells = raw.frame[mapping[col.name]].to_numpy(dtype=object) if col.name in mapping else empty
         parsed, bad = parse_cells(cells, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
         if bad.any():
