@@ -220,6 +220,36 @@ def test_two_headers_meaning_the_same_column_are_an_error(tmp_path):
     assert "'name'" in p.expected
 
 
+@pytest.mark.parametrize(("second", "encoding", "copies"), [
+    ("revenue", "utf-8", 1), ("revenue", "utf-8-sig", 1000), ("revenue", "gb18030", 1000), ("revenue", "utf-16", 1),
+    ("Revenue", "utf-8", 1), ("上年度主营业务收入", "utf-8", 1),
+])
+def test_a_header_repeated_exactly_is_the_same_error_as_two_spellings(tmp_path, second, encoding, copies):
+    # pandas reads a repeated header as revenue.1, which used to load as an unknown column.
+    # 1000 copies of the rows make a file that takes the large-file path (bytes to the C parser).
+    columns = ["uscc", "name", "type", "city", "revenue", second]
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], "city": r["city"], "revenue": "1"}
+            for r in EN_UNITS] * copies
+    folder = english(tmp_path / "r")
+    (folder / "units.csv").write_text(",".join(columns) + "\n" + "".join(
+        ",".join([*r.values(), "2"]) + "\n" for r in rows), encoding=encoding)
+    assert copies == 1 or (folder / "units.csv").stat().st_size > 1 << 16
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, second, None)]
+    assert probs[0].expected == f"two columns both mean 'revenue' ('revenue' in column E and '{second}' in column F)"
+
+
+def test_a_genuine_header_ending_in_dot_1_is_an_unknown_column(tmp_path):
+    folder = english(tmp_path / "r")
+    lines = ["uscc,name,type,revenue,revenue.1,备注,备注"] + [
+        f"{r['uscc']},{r['name']},{r['type']},{i},x{i},a{i},b{i}" for i, r in enumerate(EN_UNITS)]
+    (folder / "units.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reg = load_registry(folder)
+    assert list(reg.units["revenue"]) == [0.0, 1.0, 2.0]
+    assert list(reg.units["revenue.1"]) == ["x0", "x1", "x2"]
+    assert list(reg.units["备注"]) == ["a0", "a1", "a2"] and list(reg.units["备注.1"]) == ["b0", "b1", "b2"]
+
+
 # --------------------------------------------------------------------------- encodings
 
 
@@ -518,15 +548,25 @@ def test_workbook_errors_give_the_excel_row(tmp_path):
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("bad.xlsx[units]", 5, "type", "合作社")]
 
 
-def test_workbook_repeated_headers_do_not_crash(tmp_path):
+def test_workbook_repeated_unknown_headers_are_kept_apart(tmp_path):
     path = excel_registry(tmp_path / "dup.xlsx", [
-        ["uscc", "name", "type", "备注", "备注", "uscc"],
-        [code(1), "单位1有限公司", "企业", "a", "b", code(9)],
+        ["uscc", "name", "type", "备注", "备注", "备注.1"],
+        [code(1), "单位1有限公司", "企业", "a", "b", "c"],
     ])
     reg = load_registry(path)
     assert reg.units["uscc"].iloc[0] == code(1)
-    assert reg.units["备注"].iloc[0] == "a" and reg.units["备注.1"].iloc[0] == "b"
-    assert reg.units["uscc.1"].iloc[0] == code(9)
+    assert reg.units["备注"].iloc[0] == "a" and reg.units["备注.2"].iloc[0] == "b"
+    assert reg.units["备注.1"].iloc[0] == "c"
+
+
+def test_workbook_repeated_known_header_is_an_error(tmp_path):
+    path = excel_registry(tmp_path / "dup.xlsx", [
+        ["uscc", "name", "type", "uscc"],
+        [code(1), "单位1有限公司", "企业", code(9)],
+    ])
+    probs = problems_of(path)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("dup.xlsx[units]", 1, "uscc", None)]
+    assert probs[0].expected == "two columns both mean 'uscc' ('uscc' in column A and 'uscc' in column D)"
 
 
 def test_workbook_missing_sheet_and_unreadable_workbook(tmp_path):

@@ -19,7 +19,7 @@ from ..errors import InputError, Problem
 from ..registry import Registry, SourceInfo, empty_table, gc_paused
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..schema import REQUIRED_TABLES, TABLES, Table
-from .sources import RawTable, read_sources
+from .sources import RawTable, column_letter, read_sources
 from .text import norm_header
 from .values import expected_for, money_unit_scale, parse_cells
 
@@ -50,16 +50,23 @@ def _match_headers(raw: RawTable, table: Table, out: _Collector) -> tuple[dict[s
             keys.setdefault(norm_header(name)[0], col.name)
     mapping: dict[str, str] = {}
     units: dict[str, str] = {}
-    for header in raw.frame.columns:
+    position: dict[str, int] = {}
+    # Headers are matched as written: a header repeated exactly is renamed in the frame
+    # (``revenue.1``) and must not pass for an unknown column.
+    for i, (column, header) in enumerate(zip(raw.frame.columns, raw.headers, strict=True)):
         key, unit = norm_header(header)
         canonical = keys.get(key)
         if canonical is None:
             continue
         if canonical in mapping:
-            out.problems.append(Problem(raw.source, 1, header, None,
-                                        f"two columns both mean '{canonical}' ('{mapping[canonical]}' and '{header}')"))
+            first = raw.headers[position[canonical]]
+            out.problems.append(Problem(
+                raw.source, 1, header, None,
+                f"two columns both mean '{canonical}' ('{first}' in column {column_letter(position[canonical])} "
+                f"and '{header}' in column {column_letter(i)})"))
             continue
-        mapping[canonical] = header
+        mapping[canonical] = column
+        position[canonical] = i
         units[canonical] = unit
     for col in table.columns:
         if col.required and col.name not in mapping:
@@ -120,8 +127,10 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
         data[col.name] = parsed
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     used = set(mapping.values())
-    for header in raw.frame.columns:
-        if header not in used and not header.startswith("Unnamed: ") and header not in frame:
+    for header, written in zip(raw.frame.columns, raw.headers, strict=True):
+        # An unknown column is kept under its frame name (a repeated unknown header as ``x.1``);
+        # one with no header at all is not kept.
+        if header not in used and written != "" and header not in frame:
             frame[header] = pd.Series([v.strip() for v in raw.frame[header].to_numpy(dtype=object)], dtype=str)
     frame["_row"] = raw.rows.to_numpy(dtype=np.int64)
     return frame, mapping

@@ -25,7 +25,7 @@ from ..schema import TABLES, Table
 from .text import norm_header
 from .values import no_space
 
-__all__ = ["EXCEL_SUFFIXES", "RawTable", "decode", "read_sources"]
+__all__ = ["EXCEL_SUFFIXES", "RawTable", "column_letter", "decode", "read_sources"]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
@@ -35,6 +35,9 @@ class RawTable:
     """A table as read: text cells, original headers, and where it came from.
 
     ``rows`` holds the row number the user sees for each data row (header = 1).
+    ``headers`` holds the header row as written, one per column of ``frame``: the frame's
+    own column names are unique, so a repeated header is renamed there (``revenue.1``, as
+    pandas renames it in a CSV), and only ``headers`` tells it from a genuine ``revenue.1``.
     """
 
     name: str
@@ -45,6 +48,17 @@ class RawTable:
     path: Path | None = None
     sheet: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
 
 
 def decode(data: bytes, source: str) -> tuple[str, str]:
@@ -132,7 +146,21 @@ def _read_csv(path: Path, table: Table) -> RawTable:
         buffer: io.IOBase = (io.BytesIO(data[3:] if encoding == "utf-8-sig" else data)
                              if encoding in ("utf-8", "utf-8-sig") else io.StringIO(text))
         frame = _parse_csv(source, buffer)
-    return _finish(RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path))
+    else:
+        text = data[:_SMALL].decode(encoding, errors="ignore")
+    raw = RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path)
+    raw.headers = _header_row(text[:_SMALL], len(frame.columns))
+    return _finish(raw)
+
+
+def _header_row(head: str, width: int) -> list[str]:
+    """The first row of a CSV's text as written, when it has the ``width`` fields pandas read
+    (else nothing: :func:`_finish` then falls back to the frame's names).
+
+    pandas renames a repeated header (``revenue``, ``revenue.1``) and names an empty one
+    ``Unnamed: 3``; the real row tells a repeated header from a genuine ``revenue.1``."""
+    row = next(csv.reader(io.StringIO(head.removeprefix("\ufeff"))), [])
+    return row if len(row) == width else []
 
 
 #: Files up to this many bytes are decoded before parsing (every check below is exact on text).
@@ -170,6 +198,8 @@ def _finish(raw: RawTable) -> RawTable:
     """
     frame = raw.frame
     frame.columns = [str(c) for c in frame.columns]
+    if len(raw.headers) != len(frame.columns):
+        raw.headers = list(frame.columns)
     if not all(isinstance(dtype, pd.StringDtype) for dtype in frame.dtypes):  # cells read as text have no NaN
         frame = frame.fillna("").astype(str)
     n = len(frame)
@@ -242,17 +272,22 @@ def _read_workbook(path: Path, tables: Collection[str] | None = None) -> dict[st
         if grid.empty:
             problems.append(Problem(source, 1, None, None, "the sheet is empty: a header row is required"))
             continue
+        written = [str(h) for h in grid.iloc[0]]
+        # Repeated headers get .1, .2 … as pandas gives them in a CSV, skipping any name the
+        # row itself holds (so a genuine "x.1" keeps its name).
         header: list[str] = []
-        for i, h in enumerate(grid.iloc[0]):
+        taken = set(written)
+        for i, h in enumerate(written):
             h = h if h != "" else f"Unnamed: {i}"
-            base, n = h, 0
-            while h in header:  # repeated headers get .1, .2 … as pandas gives them in a CSV
-                n += 1
+            if h in header:
+                base, n = h, 1
+                while f"{base}.{n}" in header or f"{base}.{n}" in taken:
+                    n += 1
                 h = f"{base}.{n}"
             header.append(h)
         frame = grid.iloc[1:].reset_index(drop=True)
         frame.columns = header
-        raw = RawTable(table.name, source, frame, pd.Series(dtype=int), None, path, str(sheet))
+        raw = RawTable(table.name, source, frame, pd.Series(dtype=int), None, path, str(sheet), headers=written)
         found[table.name] = _finish(raw)
     if problems:
         raise InputError(problems)
