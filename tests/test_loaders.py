@@ -819,6 +819,14 @@ def test_blank_lines_do_not_shift_row_numbers(tmp_path):
     assert list(load_registry(folder).units["_row"]) == [2, 5, 7]
 
 
+def test_lines_ended_by_a_lone_carriage_return_load(tmp_path):
+    # Classic Mac line ends: pandas splits on them; re-reading the header row must as well.
+    folder = english(tmp_path / "r")
+    text = (folder / "units.csv").read_text(encoding="utf-8")
+    (folder / "units.csv").write_text(text.replace("\n", "\r"), encoding="utf-8", newline="")
+    assert_same_tables(load_registry(folder), load_registry(english(tmp_path / "ref")))
+
+
 def test_ragged_row_is_reported_with_its_line(tmp_path):
     folder = english(tmp_path / "r")
     (folder / "units.csv").write_text(

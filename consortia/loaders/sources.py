@@ -159,7 +159,11 @@ def _header_row(head: str, width: int) -> list[str]:
 
     pandas renames a repeated header (``revenue``, ``revenue.1``) and names an empty one
     ``Unnamed: 3``; the real row tells a repeated header from a genuine ``revenue.1``."""
-    row = next(csv.reader(io.StringIO(head.removeprefix("\ufeff"))), [])
+    try:
+        # newline="" as the csv module asks: a lone \r ends a line, as it does for pandas.
+        row = next(csv.reader(io.StringIO(head.removeprefix("\ufeff"), newline="")), [])
+    except csv.Error:  # what pandas read is then no plain text row: keep its names
+        return []
     return row if len(row) == width else []
 
 
