@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -567,6 +568,116 @@ def test_workbook_repeated_known_header_is_an_error(tmp_path):
     probs = problems_of(path)
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("dup.xlsx[units]", 1, "uscc", None)]
     assert probs[0].expected == "two columns both mean 'uscc' ('uscc' in column A and 'uscc' in column D)"
+
+
+def rewrite_sheet_xml(path: Path, sheet_member: str, edit) -> None:
+    """Edit one worksheet's XML inside a saved workbook (to write what openpyxl cannot:
+    formulas with a saved result)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts[sheet_member] = edit(parts[sheet_member].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+ERRORS = ["#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!"]
+
+
+def test_workbook_error_cells_and_unsaved_formulas_are_problems(tmp_path):
+    # python-calamine reads all of these as empty cells, like blank ones.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "说明"
+    ws.append(["#REF!"])  # not a table: not looked at
+    ws = wb.create_sheet("单位")
+    ws.append(["uscc", "name", "type", "city", "revenue", None])
+    for i, err in enumerate(ERRORS):
+        ws.append([code(i + 1), f"单位{i}", "企业", err, 1, "#REF!"])  # no header in F: not read
+    ws.append([code(20), "=A2", "企业", "南宁", "=E2*2"])  # row 9: formulas never calculated
+    ws.append([code(21), "=A3", "企业", "#REF! 后", "=E3*2"])  # row 10: text; formulas with saved results
+    ws.append([code(22), "单位22", "企业", '=IF(1,"","x")', "#N/A"])  # row 11: an empty text result is a value
+    ws.append([None, None, None, None, "#VALUE!"])  # row 12: an error alone on its row
+    ws = wb.create_sheet("创新联合体")
+    ws.append(["consortium_id", "jurisdiction"])
+    ws.append(["C1", "南宁"])
+    ws = wb.create_sheet("成员")
+    ws.append(["consortium_id", "uscc", "role"])
+    ws.append(["C1", code(1), "#N/A"])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+
+    def saved_results(xml: str) -> str:
+        for ref, result in (("B10", '<v>910000000000000000</v>'), ("E10", "<v>2</v>")):
+            xml = re.sub(rf'(<c r="{ref}"[^>]*>)(<f>[^<]*</f>)<v\s*/>', rf"\1\2{result}", xml)
+        return re.sub(r'<c r="D11"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="D11" t="str"\1><f>\2</f><v></v>', xml)
+    rewrite_sheet_xml(path, "xl/worksheets/sheet2.xml", saved_results)
+
+    got = [(p.source, p.row, p.column, p.value) for p in problems_of(path)]
+    assert got == [
+        *[("book.xlsx[单位]", i + 2, "city", err) for i, err in enumerate(ERRORS)],
+        ("book.xlsx[单位]", 9, "name", "=A2"), ("book.xlsx[单位]", 9, "revenue", "=E2*2"),
+        ("book.xlsx[单位]", 11, "revenue", "#N/A"), ("book.xlsx[单位]", 12, "revenue", "#VALUE!"),
+        ("book.xlsx[成员]", 2, "role", "#N/A"),
+    ]
+    by_row = {(p.row, p.column): p for p in problems_of(path)}
+    assert str(by_row[(3, "city")]) == "book.xlsx[单位], row 3, column city: '#N/A': an Excel error, not a value"
+    assert "no saved result" in by_row[(9, "name")].expected
+
+
+def test_many_error_cells_in_one_column_are_counted_past_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("consortia.loaders.load.MAX_PROBLEMS_PER_COLUMN", 3)
+    path = excel_registry(tmp_path / "many.xlsx", [["uscc", "name", "type", "city"]]
+                          + [[code(i), f"单位{i}", "企业", "#N/A"] for i in range(1, 9)])
+    got = [(p.row, p.column, p.value, p.expected) for p in problems_of(path)]
+    assert got == [(r, "city", "#N/A", "an Excel error, not a value") for r in (2, 3, 4)] + [
+        (None, "city", None, "... and 5 more cells like these")]
+
+
+def test_workbook_formulas_with_saved_results_are_read_as_their_results(tmp_path):
+    path = excel_registry(tmp_path / "calc.xlsx", [
+        ["uscc", "name", "type", "revenue", "city"],
+        [code(1), '="单位"&"1"', "企业", "=1+1", '=IF(1,"","x")'],
+    ])
+
+    def saved(xml: str) -> str:  # as Excel saves them: each formula with its last result
+        xml = re.sub(r'<c r="B2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="B2" t="str"\1><f>\2</f><v>单位1</v>', xml)
+        xml = re.sub(r'<c r="D2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="D2"\1><f>\2</f><v>2</v>', xml)
+        return re.sub(r'<c r="E2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="E2" t="str"\1><f>\2</f><v></v>', xml)
+    rewrite_sheet_xml(path, "xl/worksheets/sheet1.xml", saved)
+    reg = load_registry(path)
+    assert (reg.units["name"].iloc[0], reg.units["revenue"].iloc[0], reg.units["city"].iloc[0]) == ("单位1", 2.0, "")
+
+
+def test_error_cells_are_found_in_prefixed_xml_and_across_blocks(tmp_path, monkeypatch):
+    # Some writers (the .NET Open XML SDK) prefix every element; the scan reads the XML in
+    # blocks cut after a row, here a few hundred bytes, so cells straddle the blocks.
+    import zipfile
+
+    from consortia.loaders import excel_cells
+    monkeypatch.setattr(excel_cells, "_BLOCK", 300)
+    rows = "".join(
+        f'<x:row r="{r}"><x:c r="A{r}" t="inlineStr"><x:is><x:t>u{r}</x:t></x:is></x:c>'
+        + (f'<x:c r="C{r}" s="1" t="e"><x:f>VLOOKUP(A{r},T!A:B,2,0)</x:f><x:v>#N/A</x:v></x:c>' if r % 7 == 0 else
+           f'<x:c r="C{r}"><x:f t="shared" si="0"/></x:c>' if r % 11 == 0 else f'<x:c r="C{r}"><x:v>{r}</x:v></x:c>')
+        + "</x:row>" for r in range(1, 60))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    path = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="r1" '
+                                  f'Type="{rel}/officeDocument" Target="/wb/book.xml"/></Relationships>')
+        z.writestr("wb/_rels/book.xml.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="s1" '
+                                             f'Type="{rel}/worksheet" Target="sheets/one.xml"/></Relationships>')
+        z.writestr("wb/book.xml", f'<x:workbook xmlns:x="{main}" xmlns:r="{rel}"><x:sheets>'
+                                  f'<x:sheet name="单位" sheetId="1" r:id="s1"/></x:sheets></x:workbook>')
+        z.writestr("wb/sheets/one.xml", f'<x:worksheet xmlns:x="{main}"><x:sheetData>{rows}</x:sheetData>'
+                                        "</x:worksheet>")
+    cells = excel_cells.unreadable_cells(path, ["单位"])["单位"]
+    assert [(c.row, c.column, c.value, c.error) for c in cells] == [
+        (r, 2, "#N/A", True) if r % 7 == 0 else (r, 2, "", False) for r in range(1, 60) if r % 7 == 0 or r % 11 == 0]
 
 
 def test_workbook_missing_sheet_and_unreadable_workbook(tmp_path):

@@ -102,6 +102,15 @@ def _money_unit_ok(raw: RawTable, header: str, unit: str, out: _Collector) -> bo
 
 
 def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector) -> tuple[pd.DataFrame, dict[str, str]]:
+    shown: dict[str | None, int] = {}
+    for p in raw.cell_problems:  # at most as many per column as for any other bad cells
+        shown[p.column] = shown.get(p.column, 0) + 1
+        if shown[p.column] <= MAX_PROBLEMS_PER_COLUMN:
+            out.problems.append(p)
+    for column, count in shown.items():
+        if count > MAX_PROBLEMS_PER_COLUMN:
+            out.problems.append(Problem(raw.source, None, column, None,
+                                        f"... and {count - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
     mapping, units = _match_headers(raw, table, out)
     n = len(raw.frame)
     data: dict[str, np.ndarray] = {}
@@ -114,6 +123,10 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
             continue
         cells = raw.frame[mapping[col.name]].to_numpy(dtype=object) if col.name in mapping else empty
         parsed, bad = parse_cells(cells, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
+        reported = raw.unreadable_rows.get(mapping.get(col.name, ""))
+        judged = None if reported is None else ~np.isin(raw.rows.to_numpy(), reported)
+        if judged is not None:
+            bad &= judged  # an Excel error cell reads as empty; it is reported once, as an error
         if bad.any():
             out.cells(raw, bad, mapping.get(col.name, col.name), pd.Series(cells), expected_for(col.kind, known))
         if col.required and col.name in mapping:
@@ -122,6 +135,8 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
             candidates = np.flatnonzero(_is_empty(parsed, col.kind) & ~bad)
             missing = np.zeros(n, dtype=bool)
             missing[candidates] = [_BLANK.fullmatch(cells[i]) is not None for i in candidates]
+            if judged is not None:
+                missing &= judged
             if missing.any():
                 out.cells(raw, missing, mapping[col.name], pd.Series(cells), "a value is required here")
         data[col.name] = parsed

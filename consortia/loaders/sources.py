@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pandas as pd
 from .. import progress
 from ..errors import InputError, Problem
 from ..schema import TABLES, Table
+from .excel_cells import Unreadable, unreadable_cells
 from .text import norm_header
 from .values import no_space
 
@@ -49,6 +51,10 @@ class RawTable:
     sheet: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
+    #: Problems with single cells found while reading (Excel errors), and the rows of each
+    #: frame column they are on: those cells read as empty and are not judged again.
+    cell_problems: list[Problem] = field(default_factory=list)
+    unreadable_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def column_letter(index: int) -> str:
@@ -253,14 +259,20 @@ def _read_folder(path: Path, tables: Collection[str] | None = None) -> dict[str,
 def _read_workbook(path: Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
     engine = "calamine"
     progress.step(f"reading {path.name}")
-    try:
-        with pd.ExcelFile(path, engine=engine) as book:
-            names = [n for n in book.sheet_names
-                     if tables is None or ((t := _table_for(str(n))) is not None and t.name in tables)]
-            sheets = pd.read_excel(book, sheet_name=names, dtype=str, header=None,
-                                   keep_default_na=False, na_filter=False)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
-        raise InputError(Problem(path.name, None, None, None, f"cannot read the workbook: {exc}")) from None
+    # The scan for error cells (which calamine reads as empty) runs beside calamine: it is mostly
+    # inflating the sheets again, which releases the GIL, as calamine's parsing does, so it costs
+    # next to nothing in wall time (alone, a tenth of reading an M-sized workbook).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            with pd.ExcelFile(path, engine=engine) as book:
+                names = [n for n in book.sheet_names
+                         if tables is None or ((t := _table_for(str(n))) is not None and t.name in tables)]
+                scan = pool.submit(unreadable_cells, path, [str(n) for n in names])
+                sheets = pd.read_excel(book, sheet_name=names, dtype=str, header=None,
+                                       keep_default_na=False, na_filter=False)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+            raise InputError(Problem(path.name, None, None, None, f"cannot read the workbook: {exc}")) from None
+        unreadable = scan.result()
     found: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for sheet, grid in sheets.items():
@@ -292,10 +304,31 @@ def _read_workbook(path: Path, tables: Collection[str] | None = None) -> dict[st
         frame = grid.iloc[1:].reset_index(drop=True)
         frame.columns = header
         raw = RawTable(table.name, source, frame, pd.Series(dtype=int), None, path, str(sheet), headers=written)
+        _note_unreadable(raw, unreadable.get(str(sheet), []))
         found[table.name] = _finish(raw)
     if problems:
         raise InputError(problems)
     return found
+
+
+_NO_RESULT = ("a formula with no saved result: the workbook was saved by a program that does not calculate; "
+              "open and save it in Excel or WPS, or paste the values")
+
+
+def _note_unreadable(raw: RawTable, cells: list[Unreadable]) -> None:
+    """A problem for each error cell and unsaved formula of a sheet (calamine reads them as
+    empty): in the header row, or in a column that is read (one with a header)."""
+    rows: dict[str, list[int]] = {}
+    for c in cells:
+        header = raw.headers[c.column] if c.column < len(raw.headers) else ""
+        if c.row > 1 and header == "":
+            continue  # a column without a header is not read
+        name = header if c.row > 1 else column_letter(c.column)
+        raw.cell_problems.append(Problem(raw.source, c.row, name, c.value or None,
+                                         "an Excel error, not a value" if c.error else _NO_RESULT))
+        if c.row > 1:
+            rows.setdefault(str(raw.frame.columns[c.column]), []).append(c.row)
+    raw.unreadable_rows = {col: np.array(r, dtype=np.int64) for col, r in rows.items()}
 
 
 def read_sources(path: str | Path, tables: Collection[str] | None = None) -> dict[str, RawTable]:
