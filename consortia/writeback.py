@@ -17,6 +17,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .io import atomic_path, atomic_write_bytes
+from .loaders.sources import separator_line
 from .registry import Registry
 from .schema import ENUMS, TABLES
 
@@ -69,13 +70,16 @@ def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None: 
     raw = path.read_bytes()
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     text = raw[3:].decode(codec) if encoding == "utf-8-sig" else raw.decode(codec)
-    records = list(csv.reader(io.StringIO(text)))
+    # A file that declares its separator on an Excel "sep=X" first line keeps the line and the separator.
+    sep, skip = separator_line(text)
+    records = list(csv.reader(io.StringIO(text[skip:]), delimiter=sep))
     headers = records[0] if records else []
     for col in needed:
         headers.append(names[col])
         mapping = {**mapping, col: names[col]}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    out.write(text[:skip])
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
     writer.writerow(headers)
     for rec in records[1:]:
         writer.writerow(rec + [""] * (len(headers) - len(rec)) if rec else rec)

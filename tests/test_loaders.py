@@ -938,6 +938,35 @@ def test_lines_ended_by_a_lone_carriage_return_load(tmp_path):
     assert_same_tables(load_registry(folder), load_registry(english(tmp_path / "ref")))
 
 
+def declared(folder: Path, table: str, sep: str, encoding: str = "utf-8") -> None:
+    """Rewrite a table with ``sep`` between its cells and an Excel sep= first line declaring it."""
+    rows = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    text = rows.to_csv(index=False, sep=sep, lineterminator="\r\n")
+    (folder / f"{table}.csv").write_text(f"sep={sep}\r\n{text}", encoding=encoding, newline="")
+
+
+@pytest.mark.parametrize(("sep", "encoding", "copies"), [
+    (",", "utf-8", 1), (";", "utf-8-sig", 1), (";", "gb18030", 1), ("\t", "utf-16", 1), ("|", "utf-8", 400),
+])
+def test_a_sep_line_declares_the_separator(tmp_path, sep, encoding, copies):
+    # Excel writes and reads a first line "sep=;". It gave "every data row has one field more …".
+    ref = english(tmp_path / "ref")
+    folder = english(tmp_path / "r")
+    write_csv(folder / "units.csv", EN_UNITS * copies)
+    write_csv(ref / "units.csv", EN_UNITS * copies)
+    for table in ("units", "memberships"):
+        declared(folder, table, sep, encoding)
+    assert copies == 1 or (folder / "units.csv").stat().st_size > 1 << 16  # the large-file path
+    reg = load_registry(folder)
+    assert_same_tables(reg, load_registry(ref))
+    assert list(reg.units["_row"][:3]) == [2, 3, 4]  # rows as Excel shows them: the sep line is hidden there
+    rows = [dict(r) for r in EN_UNITS]
+    rows[1]["type"] = "合作社"
+    write_csv(folder / "units.csv", rows)
+    declared(folder, "units", sep, encoding)
+    assert [(p.source, p.row, p.column, p.value) for p in problems_of(folder)] == [("units.csv", 3, "type", "合作社")]
+
+
 def test_ragged_row_is_reported_with_its_line(tmp_path):
     folder = english(tmp_path / "r")
     (folder / "units.csv").write_text(

@@ -27,7 +27,7 @@ from .excel_cells import Unreadable, unreadable_cells
 from .text import norm_header
 from .values import no_space
 
-__all__ = ["EXCEL_SUFFIXES", "RawTable", "column_letter", "decode", "read_sources"]
+__all__ = ["EXCEL_SUFFIXES", "RawTable", "column_letter", "decode", "read_sources", "separator_line"]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
@@ -106,7 +106,7 @@ _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
-def _parser_problem(source: str, message: str) -> Problem:
+def _parser_problem(source: str, message: str, sep: str = ",") -> Problem:
     """The problem for a CSV the C parser rejected, on the row where the editor shows it.
 
     pandas' own message is worded for programmers, counts from 0 in one case and ends in a
@@ -114,14 +114,35 @@ def _parser_problem(source: str, message: str) -> Problem:
     if m := _RAGGED.search(message):
         return Problem(source, int(m.group(2)), None, None,
                        f"malformed CSV row: {m.group(3)} fields where the header row has {m.group(1)}; "
-                       "check quoting and the number of commas")
+                       f"check quoting and the number of {_separators(sep)}")
     if m := _OPEN_QUOTE.search(message):
         return Problem(source, int(m.group(1)) + 1, None, None,
                        "malformed CSV row: a quote (\") opened in this row is never closed, so the rest of the file "
                        "would be one cell; check the quoting")
     m = re.search(r"line (\d+)", message)
     return Problem(source, int(m.group(1)) if m else None, None, None,
-                   f"malformed CSV row ({' '.join(message.split())}); check quoting and the number of commas")
+                   f"malformed CSV row ({' '.join(message.split())}); check quoting and the number of "
+                   f"{_separators(sep)}")
+
+
+#: Excel's "sep=X" first line, which declares the separator of the lines below it.
+_SEP_LINE = re.compile(r'sep=([^\r\n"])[ ]*(?:\r\n|\n|\r|$)')
+
+
+def separator_line(head: str) -> tuple[str, int]:
+    """The separator a CSV declares on an Excel ``sep=X`` first line (``,`` when it declares
+    none), and how many characters that line takes (0 when there is none).
+
+    Excel reads the line and does not show it (the header is row 1 there, and row numbers
+    here count as Excel does); the line is ASCII, so the count is also its length in bytes
+    in UTF-8 and GB18030."""
+    m = _SEP_LINE.match(head)
+    return (m.group(1), m.end()) if m else (",", 0)
+
+
+def _separators(sep: str) -> str:
+    """How a message names a file's separators."""
+    return "commas" if sep == "," else "tabs" if sep == "\t" else f"'{sep}' separators"
 
 
 def _read_csv(path: Path, table: Table) -> RawTable:
@@ -138,28 +159,33 @@ def _read_csv(path: Path, table: Table) -> RawTable:
         if b"\x00" in data:
             raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
         encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        body = data[3:] if encoding == "utf-8-sig" else data
+        sep, skip = separator_line(body[:16].decode("latin-1"))
         try:
-            frame = _parse_csv(source, io.BytesIO(data[3:] if encoding == "utf-8-sig" else data))
+            frame = _parse_csv(source, io.BytesIO(body[skip:]), sep)
         except UnicodeDecodeError:
             frame = None
     if frame is None:
         text, encoding = decode(data, source)
         if "\x00" in text:
             raise InputError(Problem(source, None, None, None, "the file contains NUL bytes: it is not a CSV text file"))
-        if not text or text.isspace():
+        sep, skip = separator_line(text)
+        if not text[skip:] or text[skip:].isspace():
             raise InputError(Problem(source, 1, None, None, "the file is empty: a header row is required"))
         # UTF-8 bytes go to the C parser as they are (it would re-encode decoded text).
-        buffer: io.IOBase = (io.BytesIO(data[3:] if encoding == "utf-8-sig" else data)
-                             if encoding in ("utf-8", "utf-8-sig") else io.StringIO(text))
-        frame = _parse_csv(source, buffer)
+        body = data[3:] if encoding == "utf-8-sig" else data
+        buffer: io.IOBase = (io.BytesIO(body[skip:]) if encoding in ("utf-8", "utf-8-sig")
+                             else io.StringIO(text[skip:]))
+        frame = _parse_csv(source, buffer, sep)
     else:
-        text = data[:_SMALL].decode(encoding, errors="ignore")
+        text = body[: skip + _SMALL].decode(encoding.removesuffix("-sig"), errors="ignore")
     raw = RawTable(table.name, source, frame, pd.Series(dtype=int), encoding, path)
-    raw.headers = _header_row(text[:_SMALL], len(frame.columns))
+    raw.headers = _header_row(text[skip: skip + _SMALL], len(frame.columns), sep)
+    raw.extra["sep"] = sep
     return _finish(raw)
 
 
-def _header_row(head: str, width: int) -> list[str]:
+def _header_row(head: str, width: int, sep: str = ",") -> list[str]:
     """The first row of a CSV's text as written, when it has the ``width`` fields pandas read
     (else nothing: :func:`_finish` then falls back to the frame's names).
 
@@ -167,7 +193,7 @@ def _header_row(head: str, width: int) -> list[str]:
     ``Unnamed: 3``; the real row tells a repeated header from a genuine ``revenue.1``."""
     try:
         # newline="" as the csv module asks: a lone \r ends a line, as it does for pandas.
-        row = next(csv.reader(io.StringIO(head.removeprefix("\ufeff"), newline="")), [])
+        row = next(csv.reader(io.StringIO(head.removeprefix("\ufeff"), newline=""), delimiter=sep), [])
     except csv.Error:  # what pandas read is then no plain text row: keep its names
         return []
     return row if len(row) == width else []
@@ -177,15 +203,15 @@ def _header_row(head: str, width: int) -> list[str]:
 _SMALL = 1 << 16
 
 
-def _parse_csv(source: str, buffer: io.IOBase) -> pd.DataFrame:
+def _parse_csv(source: str, buffer: io.IOBase, sep: str = ",") -> pd.DataFrame:
     """The cells of a CSV as text; a UnicodeDecodeError is left to the caller."""
     try:
         frame = pd.read_csv(
-            buffer, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
+            buffer, sep=sep, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
             skip_blank_lines=False, header=0, engine="c",
         )
     except pd.errors.ParserError as exc:
-        raise InputError(_parser_problem(source, str(exc))) from None
+        raise InputError(_parser_problem(source, str(exc), sep)) from None
     except UnicodeDecodeError:
         raise  # a ValueError too, but not bad input yet: the caller decodes the text and tries again
     except (pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
@@ -194,8 +220,8 @@ def _parse_csv(source: str, buffer: io.IOBase) -> pd.DataFrame:
         # pandas silently takes the first column as the index (shifting every
         # header one column) when each data row has one field more than the header.
         raise InputError(Problem(source, 2, None, None,
-                                 "every data row has one field more than the header row (a trailing comma?); "
-                                 "check the number of commas"))
+                                 f"every data row has one field more than the header row (a trailing "
+                                 f"{'comma' if sep == ',' else repr(sep)}?); check the number of {_separators(sep)}"))
     return frame
 
 
