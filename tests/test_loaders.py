@@ -719,8 +719,69 @@ def test_a_registry_given_as_the_current_or_parent_folder_is_named_by_that_folde
 def test_missing_required_column(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "type"} for r in EN_UNITS]
     probs = problems_of(one_table(tmp_path, "units", rows))
-    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, "type", None)]
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, "type", None),
+                                                                      ("units.csv", 1, None, None)]
     assert "单位类型" in probs[0].expected
+    # What was read is said once per table, beside the missing columns.
+    assert probs[1].expected == ("the header row read has 8 columns: 'uscc', 'name', 'city', 'revenue', 'rd_staff', …")
+
+
+@pytest.mark.parametrize(("sep", "encoding", "name", "advice"), [
+    (";", "utf-8", "';'", "sep=;"),
+    ("|", "gb18030", "'|'", "sep=|"),
+    ("\t", "utf-16", "tabs (Excel's “Unicode Text” is tab-separated)", "sep= followed by a tab"),
+])
+def test_a_file_with_another_separator_names_it(tmp_path, sep, encoding, name, advice):
+    folder = english(tmp_path / "r")
+    rows = pd.read_csv(folder / "units.csv", dtype=str, keep_default_na=False)
+    (folder / "units.txt" if sep == "\t" else folder / "units.csv").write_text(
+        rows.to_csv(index=False, sep=sep), encoding=encoding)
+    if sep == "\t":
+        (folder / "units.csv").unlink()  # Excel saves "Unicode Text" as .txt
+    probs = problems_of(folder)
+    source = "units.txt" if sep == "\t" else "units.csv"
+    assert [(p.source, p.row, p.column) for p in probs] == [(source, 1, c) for c in ("uscc", "name", "type", None)]
+    header = sep.join(rows.columns)
+    assert probs[-1].expected.startswith(f"the header row read has 1 column: {header!r}; the file looks separated by "
+                                         f"{name}, not commas (splitting on it gives uscc, name, type")
+    assert probs[-1].expected.endswith(advice)
+
+
+def test_a_sep_line_that_contradicts_the_file_is_pointed_out(tmp_path):
+    folder = english(tmp_path / "r")
+    (folder / "units.csv").write_text("sep=;\n" + (folder / "units.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    hint = problems_of(folder)[-1].expected
+    assert "the file looks separated by commas, not ';' (splitting on it gives uscc, name, type" in hint
+    assert hint.endswith("delete its first line sep=;")
+
+
+def test_a_title_row_above_the_header_is_pointed_out(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "单位"
+    ws.append(["南宁市创新联合体成员单位名录（2025年）"])
+    ws.append([])
+    ws.append(["统一社会信用代码", "单位名称", "单位类型"])
+    ws.append([code(1), "单位1有限公司", "企业"])
+    for name, rows in (("consortia", [EN_CONSORTIA[0]]), ("memberships", [EN_MEMBERSHIPS[0]])):
+        ws = wb.create_sheet(name)
+        ws.append(list(rows[0]))
+        ws.append(list(rows[0].values()))
+    wb.save(tmp_path / "book.xlsx")
+    probs = problems_of(tmp_path / "book.xlsx")
+    assert [(p.source, p.row, p.column) for p in probs] == [("book.xlsx[单位]", 1, c) for c in ("uscc", "name", "type",
+                                                                                                None)]
+    assert probs[-1].expected == ("the header row read has 1 column: '南宁市创新联合体成员单位名录（2025年）'; row 3 looks "
+                                  "like the header row (it holds uscc, name, type): delete the rows above it, so that "
+                                  "the header is row 1")
+
+
+def test_a_sheet_of_comma_separated_text_is_pointed_out(tmp_path):
+    path = excel_registry(tmp_path / "pasted.xlsx", [["uscc,name,type"], [f"{code(1)},单位1有限公司,企业"]])
+    probs = problems_of(path)
+    assert probs[-1].expected == ("the header row read has 1 column: 'uscc,name,type'; its cells look like text "
+                                  "separated by commas (splitting them gives uscc, name, type): split them into "
+                                  "columns (Data › Text to Columns)")
 
 
 def test_empty_required_cell(tmp_path):

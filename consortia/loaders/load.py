@@ -68,12 +68,64 @@ def _match_headers(raw: RawTable, table: Table, out: _Collector) -> tuple[dict[s
         mapping[canonical] = column
         position[canonical] = i
         units[canonical] = unit
+    missing = False
     for col in table.columns:
         if col.required and col.name not in mapping:
             zh = f" or {col.aliases[0]}" if col.aliases else ""
             out.problems.append(Problem(raw.source, 1, col.name, None,
                                         f"a required column '{col.name}'{zh} is missing"))
+            missing = True
+    if missing:
+        out.problems.append(Problem(raw.source, 1, None, None, _layout_hint(raw, keys)))
     return mapping, units
+
+
+#: How many headers a layout hint quotes.
+_HINT_HEADERS = 5
+
+
+def _known(cells: list[str], keys: dict[str, str]) -> list[str]:
+    """The canonical columns that ``cells``, taken as headers, name (in order, once each)."""
+    return list(dict.fromkeys(keys[k] for k in (norm_header(c)[0] for c in cells) if k in keys))
+
+
+def _layout_hint(raw: RawTable, keys: dict[str, str]) -> str:
+    """What header row was read, and the likeliest reason it lacks the required columns.
+
+    A required column missing is most often a file laid out otherwise than expected rather
+    than a column left out: cells separated by ';' or tabs (Excel's "Unicode Text" is UTF-16
+    and tab-separated), or a title above the header. Said once per table, beside the missing
+    columns, so the officer sees what the loader saw."""
+    headers = list(raw.headers)
+    while headers and headers[-1] == "":  # a sheet's row runs as wide as its widest row
+        headers.pop()
+    shown = ", ".join(repr(h) for h in headers[:_HINT_HEADERS]) + (", …" if len(headers) > _HINT_HEADERS else "")
+    text = f"the header row read has {len(headers)} column{'s' if len(headers) != 1 else ''}: {shown}"
+    sep = raw.extra.get("sep")  # a CSV's separator; a sheet has none
+    line = str(sep or ",").join(headers)  # the header line, near enough, as the file holds it
+    had = set(_known(headers, keys))
+    for cand in (",", ";", "\t", "|"):
+        if cand != sep and cand in line:
+            gained = [c for c in _known(line.split(cand), keys) if c not in had]
+            if gained:
+                name = {"\t": "tabs", ",": "commas"}.get(cand, f"'{cand}'")
+                if raw.sheet is not None:
+                    return (f"{text}; its cells look like text separated by {name} (splitting them gives "
+                            f"{', '.join(gained)}): split them into columns (Data › Text to Columns)")
+                unicode_text = " (Excel's “Unicode Text” is tab-separated)" if cand == "\t" else ""
+                advice = ("delete its first line sep=" + str(sep) if cand == "," else
+                          "save it as “CSV UTF-8 (comma delimited)”, or add a first line "
+                          + ("sep= followed by a tab" if cand == "\t" else f"sep={cand}"))
+                return (f"{text}; the file looks separated by {name}{unicode_text}, not "
+                        f"{'commas' if sep == ',' else repr(sep)} (splitting on it gives {', '.join(gained)}): {advice}")
+    frame = raw.frame
+    for i in range(min(5, len(frame))):
+        cells = [str(v) for v in frame.iloc[i].tolist()]
+        found = [c for c in _known(cells, keys) if c not in had]
+        if len(found) >= 2:
+            return (f"{text}; row {int(raw.rows.iloc[i])} looks like the header row (it holds {', '.join(found)}): "
+                    "delete the rows above it, so that the header is row 1")
+    return text
 
 
 #: A cell that holds no value: spaces and invisible characters only (a BOM, zero-width spaces).
