@@ -84,7 +84,8 @@ class Column:
     """One column: its canonical name, Chinese aliases and value kind.
 
     ``kind`` is one of ``str``, ``code`` (an identifier kept verbatim, upper
-    case, no spaces), ``date``, ``money`` (万元, accepts 亿), ``int``,
+    case, no spaces), ``date``, ``money`` (万元; a header or cell may name another
+    Chinese unit, see ``loaders.values.MONEY_UNITS``), ``int``,
     ``bool``, ``list`` (``;``-separated), ``jurisdiction``, or ``enum:NAME``
     naming a vocabulary in :data:`ENUMS`.
     """

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .io import atomic_path, atomic_write_bytes
+from .loaders.sources import separator_line
 from .registry import Registry
 from .schema import ENUMS, TABLES
 
@@ -70,13 +71,13 @@ def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) ->
         _append_xlsx(info.path, info.sheet, info.headers, rows, needed, names, chinese)
 
 
-def _dialect(text: str) -> tuple[str, int]:
+def _dialect(text: str, sep: str = ",") -> tuple[str, int]:
     """The file's line ending and quoting, so appended rows look like the rows above them:
     CRLF when its first line ends so, every field quoted when its header is written so."""
     first = text.split("\n", 1)[0]
     ending = "\r\n" if first.endswith("\r") else "\n"
-    header = next(csv.reader([first.rstrip("\r")]), [])
-    quote_all = bool(header) and first.rstrip("\r") == ",".join(f'"{h}"' for h in header)
+    header = next(csv.reader([first.rstrip("\r")], delimiter=sep), [])
+    quote_all = bool(header) and first.rstrip("\r") == sep.join(f'"{h}"' for h in header)
     return ending, csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
 
 
@@ -88,11 +89,14 @@ def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None: 
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else b""
     body = raw[len(bom):]
-    text = body.decode(codec)
-    ending, quoting = _dialect(text)
+    whole = body.decode(codec)
+    # A file that declares its separator on an Excel "sep=X" first line keeps the line and the separator.
+    delim, skip = separator_line(whole)
+    prefix, text = whole[:skip], whole[skip:]
+    ending, quoting = _dialect(text, delim)
     first, sep, rest = text.partition("\n")
-    headers = next(csv.reader([first.rstrip("\r")]), [])
-    if next(csv.reader(io.StringIO(text)), []) != headers:  # a header cell spanning lines: keep it whole
+    headers = next(csv.reader([first.rstrip("\r")], delimiter=delim), [])
+    if next(csv.reader(io.StringIO(text), delimiter=delim), []) != headers:  # a header cell spanning lines: keep it whole
         raise InputError(Problem(path.name, 1, None, None,
                                  "a header cell holds a line break; add-member cannot append safely to this file"))
     new_headers = [names[col] for col in needed]
@@ -100,14 +104,14 @@ def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None: 
         mapping = {**mapping, col: names[col]}
     headers = headers + new_headers
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator=ending, quoting=quoting)
+    writer = csv.writer(out, delimiter=delim, lineterminator=ending, quoting=quoting)
     if new_headers:
         writer.writerow(new_headers)
         added = out.getvalue()[: -len(ending)]
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator=ending, quoting=quoting)
+        writer = csv.writer(out, delimiter=delim, lineterminator=ending, quoting=quoting)
         cr = "\r" if first.endswith("\r") else ""
-        text = first[: len(first) - len(cr)] + ("," if first.rstrip("\r") else "") + added + cr + sep + rest
+        text = first[: len(first) - len(cr)] + (delim if first.rstrip("\r") else "") + added + cr + sep + rest
     if text and not text.endswith("\n"):
         text += ending
     for r in rows:
@@ -116,7 +120,7 @@ def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None: 
             if col in mapping and mapping[col] in headers:
                 line[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
         writer.writerow(line)
-    atomic_write_bytes(path, bom + (text + out.getvalue()).encode(codec))
+    atomic_write_bytes(path, bom + (prefix + text + out.getvalue()).encode(codec))
 
 
 #: Parts of a workbook that openpyxl does not read, and so would drop on saving it again.

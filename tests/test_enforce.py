@@ -147,6 +147,19 @@ def test_writeback_keeps_encoding_and_language(make_registry):
     assert load_registry(path).memberships["role"].tolist() == ["lead"]
 
 
+def test_writeback_keeps_a_declared_separator(make_registry):
+    # A memberships file with Excel's "sep=;" first line keeps the line and its rows; the new row uses ';'.
+    path = make_registry([unit(1), unit(2)], [cons("NN-1", "南宁市")], [])
+    (path / "memberships.csv").write_text(f"sep=;\nconsortium_id;uscc;role\nNN-1;{code(2)};core\n",
+                                          encoding="utf-8")
+    s = EmbeddedStore.open(path, as_of=AS_OF)
+    s.add_member("NN-1", code(1), "lead")
+    s.save()
+    assert (path / "memberships.csv").read_text(encoding="utf-8").splitlines() == [
+        "sep=;", "consortium_id;uscc;role;joined_on", f"NN-1;{code(2)};core", f"NN-1;{code(1)};lead;2026-06-30"]
+    assert load_registry(path).memberships["role"].tolist() == ["core", "lead"]
+
+
 def test_interrupted_write_loses_nothing(registry, monkeypatch):
     before = (registry / "memberships.csv").read_bytes()
     s = store(registry)

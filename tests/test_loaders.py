@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,18 @@ def test_headers_match_despite_spaces_case_width_bom_and_punctuation(tmp_path):
     ("上年度主营业务收入（亿元）", "3000万", 3000.0),
     # A header in 元 is divided down to 万元.
     ("上年度主营业务收入（元）", "120,000,000", 12000.0),
+    # Every common Chinese money unit: 50000 of each, in 万元.
+    ("上年度主营业务收入（千元）", "50000", 5000.0),
+    ("上年度主营业务收入（百万元）", "50000", 5000000.0),
+    ("上年度主营业务收入（千万元）", "50000", 50000000.0),
+    ("上年度主营业务收入（万）", "50000", 50000.0),
+    ("上年度主营业务收入（亿）", "5", 50000.0),
+    ("上年度主营业务收入（单位：千元）", "50000", 5000.0),
+    ("上年度主营业务收入（万元人民币）", "50000", 50000.0),
+    ("revenue (RMB)", "50000", 5.0),
+    # The cell's own unit, also against a header in another unit.
+    ("上年度主营业务收入（千元）", "5000元", 0.5),
+    ("上年度主营业务收入", "3百万元", 300.0),
 ])
 def test_money_header_unit_scales_values(tmp_path, header, cell, expected):
     rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], header: cell if i == 0 else ""}
@@ -179,6 +192,26 @@ def test_money_header_unit_scales_values(tmp_path, header, cell, expected):
     assert header not in reg.units.columns
 
 
+@pytest.mark.parametrize(("header", "unit", "why"), [
+    ("revenue (USD)", "USD", "foreign currency"),
+    ("上年度主营业务收入（万美元）", "万美元", "foreign currency"),
+    ("近三年研发费用总额（港币）", "港币", "foreign currency"),
+    ("上年度主营业务收入（%）", "%", "not a money unit"),
+    ("上年度主营业务收入（2023年）", "2023年", "not a money unit"),
+])
+def test_unknown_or_foreign_money_unit_in_a_header_is_an_error(tmp_path, header, unit, why):
+    # These were read as 万元, so 50,000 USD loaded as 50,000 万元.
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], header: "50000"} for r in EN_UNITS]
+    probs = problems_of(one_table(tmp_path, "units", rows))
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, header, unit)]
+    assert why in probs[0].expected
+
+
+def test_a_unit_in_a_header_is_judged_only_for_money_columns(tmp_path):
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], "专职研发人员（人）": "30"} for r in EN_UNITS]
+    assert list(load_registry(one_table(tmp_path, "units", rows)).units["rd_staff"]) == [30, 30, 30]
+
+
 def test_two_headers_meaning_the_same_column_are_an_error(tmp_path):
     rows = [{"uscc": r["uscc"], "name": r["name"], "单位名称": r["name"], "type": r["type"]} for r in EN_UNITS]
     probs = problems_of(one_table(tmp_path, "units", rows))
@@ -186,6 +219,36 @@ def test_two_headers_meaning_the_same_column_are_an_error(tmp_path):
     p = probs[0]
     assert (p.source, p.row, p.column, p.value) == ("units.csv", 1, "单位名称", None)
     assert "'name'" in p.expected
+
+
+@pytest.mark.parametrize(("second", "encoding", "copies"), [
+    ("revenue", "utf-8", 1), ("revenue", "utf-8-sig", 1000), ("revenue", "gb18030", 1000), ("revenue", "utf-16", 1),
+    ("Revenue", "utf-8", 1), ("上年度主营业务收入", "utf-8", 1),
+])
+def test_a_header_repeated_exactly_is_the_same_error_as_two_spellings(tmp_path, second, encoding, copies):
+    # pandas reads a repeated header as revenue.1, which used to load as an unknown column.
+    # 1000 copies of the rows make a file that takes the large-file path (bytes to the C parser).
+    columns = ["uscc", "name", "type", "city", "revenue", second]
+    rows = [{"uscc": r["uscc"], "name": r["name"], "type": r["type"], "city": r["city"], "revenue": "1"}
+            for r in EN_UNITS] * copies
+    folder = english(tmp_path / "r")
+    (folder / "units.csv").write_text(",".join(columns) + "\n" + "".join(
+        ",".join([*r.values(), "2"]) + "\n" for r in rows), encoding=encoding)
+    assert copies == 1 or (folder / "units.csv").stat().st_size > 1 << 16
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, second, None)]
+    assert probs[0].expected == f"two columns both mean 'revenue' ('revenue' in column E and '{second}' in column F)"
+
+
+def test_a_genuine_header_ending_in_dot_1_is_an_unknown_column(tmp_path):
+    folder = english(tmp_path / "r")
+    lines = ["uscc,name,type,revenue,revenue.1,备注,备注"] + [
+        f"{r['uscc']},{r['name']},{r['type']},{i},x{i},a{i},b{i}" for i, r in enumerate(EN_UNITS)]
+    (folder / "units.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reg = load_registry(folder)
+    assert list(reg.units["revenue"]) == [0.0, 1.0, 2.0]
+    assert list(reg.units["revenue.1"]) == ["x0", "x1", "x2"]
+    assert list(reg.units["备注"]) == ["a0", "a1", "a2"] and list(reg.units["备注.1"]) == ["b0", "b1", "b2"]
 
 
 # --------------------------------------------------------------------------- encodings
@@ -278,13 +341,17 @@ def test_invalid_dates_are_rejected_with_the_cell(tmp_path, cell):
 @pytest.mark.parametrize(("cell", "expected"), [
     ("12000", 12000.0), ("1.2亿", 12000.0), ("1,200万元", 1200.0), ("1.2亿元", 12000.0), ("800万", 800.0),
     ("０.５", 0.5), ("１２０００", 12000.0), ("1，200", 1200.0), ("0", 0.0), ("12000.50", 12000.5),
+    ("12,000", 12000.0), ("1,234.5", 1234.5), ("1,234,567", 1234567.0), ("12 000", 12000.0), ("1.2 亿", 12000.0),
+    ("50000元", 5.0), ("3千元", 0.3), ("2千万元", 2000.0),
 ])
 def test_money_forms(tmp_path, cell, expected):
     reg = load_registry(units_with(tmp_path, "revenue", [cell]))
     assert reg.units["revenue"].iloc[-1] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("cell", ["-5", "-1.2亿", "12 thousand", "1.2.3", "1e5", "NaN", "inf", "9" * 400])
+@pytest.mark.parametrize("cell", ["-5", "-1.2亿", "12 thousand", "1.2.3", "1e5", "NaN", "inf", "9" * 400,
+                                  # A comma (or a space) only between groups of three digits: "1,2" read as 12.
+                                  "1,2", "1,2345", "12,34.5", "1,000,00", ",500", "1,", "1 2", "1.2,3", "5 USD"])
 def test_bad_money_is_rejected(tmp_path, cell):
     probs = problems_of(units_with(tmp_path, "revenue", [cell]))
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 5, "revenue", cell)]
@@ -294,8 +361,9 @@ def test_bad_money_is_rejected(tmp_path, cell):
 def test_whole_numbers(tmp_path):
     reg = load_registry(units_with(tmp_path, "rd_staff", ["30", "30.0", "30人", "１２"]))
     assert list(reg.units["rd_staff"].iloc[-4:]) == [30, 30, 30, 12]
-    probs = problems_of(units_with(tmp_path / "bad", "rd_staff", ["-3", "3.5", "lots"]))
-    assert [(p.row, p.value) for p in probs] == [(5, "-3"), (6, "3.5"), (7, "lots")]
+    probs = problems_of(units_with(tmp_path / "bad", "rd_staff", ["-3", "3.5", "lots", "1,2", "1,200"]))
+    assert [(p.row, p.value) for p in probs] == [(5, "-3"), (6, "3.5"), (7, "lots"), (8, "1,2")]
+    assert load_registry(units_with(tmp_path / "grouped", "rd_staff", ["1,200"])).units["rd_staff"].iloc[-1] == 1200
 
 
 def test_booleans(tmp_path):
@@ -481,15 +549,135 @@ def test_workbook_errors_give_the_excel_row(tmp_path):
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("bad.xlsx[units]", 5, "type", "合作社")]
 
 
-def test_workbook_repeated_headers_do_not_crash(tmp_path):
+def test_workbook_repeated_unknown_headers_are_kept_apart(tmp_path):
     path = excel_registry(tmp_path / "dup.xlsx", [
-        ["uscc", "name", "type", "备注", "备注", "uscc"],
-        [code(1), "单位1有限公司", "企业", "a", "b", code(9)],
+        ["uscc", "name", "type", "备注", "备注", "备注.1"],
+        [code(1), "单位1有限公司", "企业", "a", "b", "c"],
     ])
     reg = load_registry(path)
     assert reg.units["uscc"].iloc[0] == code(1)
-    assert reg.units["备注"].iloc[0] == "a" and reg.units["备注.1"].iloc[0] == "b"
-    assert reg.units["uscc.1"].iloc[0] == code(9)
+    assert reg.units["备注"].iloc[0] == "a" and reg.units["备注.2"].iloc[0] == "b"
+    assert reg.units["备注.1"].iloc[0] == "c"
+
+
+def test_workbook_repeated_known_header_is_an_error(tmp_path):
+    path = excel_registry(tmp_path / "dup.xlsx", [
+        ["uscc", "name", "type", "uscc"],
+        [code(1), "单位1有限公司", "企业", code(9)],
+    ])
+    probs = problems_of(path)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("dup.xlsx[units]", 1, "uscc", None)]
+    assert probs[0].expected == "two columns both mean 'uscc' ('uscc' in column A and 'uscc' in column D)"
+
+
+def rewrite_sheet_xml(path: Path, sheet_member: str, edit) -> None:
+    """Edit one worksheet's XML inside a saved workbook (to write what openpyxl cannot:
+    formulas with a saved result)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts[sheet_member] = edit(parts[sheet_member].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+ERRORS = ["#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!"]
+
+
+def test_workbook_error_cells_and_unsaved_formulas_are_problems(tmp_path):
+    # python-calamine reads all of these as empty cells, like blank ones.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "说明"
+    ws.append(["#REF!"])  # not a table: not looked at
+    ws = wb.create_sheet("单位")
+    ws.append(["uscc", "name", "type", "city", "revenue", None])
+    for i, err in enumerate(ERRORS):
+        ws.append([code(i + 1), f"单位{i}", "企业", err, 1, "#REF!"])  # no header in F: not read
+    ws.append([code(20), "=A2", "企业", "南宁", "=E2*2"])  # row 9: formulas never calculated
+    ws.append([code(21), "=A3", "企业", "#REF! 后", "=E3*2"])  # row 10: text; formulas with saved results
+    ws.append([code(22), "单位22", "企业", '=IF(1,"","x")', "#N/A"])  # row 11: an empty text result is a value
+    ws.append([None, None, None, None, "#VALUE!"])  # row 12: an error alone on its row
+    ws = wb.create_sheet("创新联合体")
+    ws.append(["consortium_id", "jurisdiction"])
+    ws.append(["C1", "南宁"])
+    ws = wb.create_sheet("成员")
+    ws.append(["consortium_id", "uscc", "role"])
+    ws.append(["C1", code(1), "#N/A"])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+
+    def saved_results(xml: str) -> str:
+        for ref, result in (("B10", '<v>910000000000000000</v>'), ("E10", "<v>2</v>")):
+            xml = re.sub(rf'(<c r="{ref}"[^>]*>)(<f>[^<]*</f>)<v\s*/>', rf"\1\2{result}", xml)
+        return re.sub(r'<c r="D11"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="D11" t="str"\1><f>\2</f><v></v>', xml)
+    rewrite_sheet_xml(path, "xl/worksheets/sheet2.xml", saved_results)
+
+    got = [(p.source, p.row, p.column, p.value) for p in problems_of(path)]
+    assert got == [
+        *[("book.xlsx[单位]", i + 2, "city", err) for i, err in enumerate(ERRORS)],
+        ("book.xlsx[单位]", 9, "name", "=A2"), ("book.xlsx[单位]", 9, "revenue", "=E2*2"),
+        ("book.xlsx[单位]", 11, "revenue", "#N/A"), ("book.xlsx[单位]", 12, "revenue", "#VALUE!"),
+        ("book.xlsx[成员]", 2, "role", "#N/A"),
+    ]
+    by_row = {(p.row, p.column): p for p in problems_of(path)}
+    assert str(by_row[(3, "city")]) == "book.xlsx[单位], row 3, column city: '#N/A': an Excel error, not a value"
+    assert "no saved result" in by_row[(9, "name")].expected
+
+
+def test_many_error_cells_in_one_column_are_counted_past_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("consortia.loaders.load.MAX_PROBLEMS_PER_COLUMN", 3)
+    path = excel_registry(tmp_path / "many.xlsx", [["uscc", "name", "type", "city"]]
+                          + [[code(i), f"单位{i}", "企业", "#N/A"] for i in range(1, 9)])
+    got = [(p.row, p.column, p.value, p.expected) for p in problems_of(path)]
+    assert got == [(r, "city", "#N/A", "an Excel error, not a value") for r in (2, 3, 4)] + [
+        (None, "city", None, "... and 5 more cells like these")]
+
+
+def test_workbook_formulas_with_saved_results_are_read_as_their_results(tmp_path):
+    path = excel_registry(tmp_path / "calc.xlsx", [
+        ["uscc", "name", "type", "revenue", "city"],
+        [code(1), '="单位"&"1"', "企业", "=1+1", '=IF(1,"","x")'],
+    ])
+
+    def saved(xml: str) -> str:  # as Excel saves them: each formula with its last result
+        xml = re.sub(r'<c r="B2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="B2" t="str"\1><f>\2</f><v>单位1</v>', xml)
+        xml = re.sub(r'<c r="D2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="D2"\1><f>\2</f><v>2</v>', xml)
+        return re.sub(r'<c r="E2"([^>]*)><f>([^<]*)</f><v\s*/>', r'<c r="E2" t="str"\1><f>\2</f><v></v>', xml)
+    rewrite_sheet_xml(path, "xl/worksheets/sheet1.xml", saved)
+    reg = load_registry(path)
+    assert (reg.units["name"].iloc[0], reg.units["revenue"].iloc[0], reg.units["city"].iloc[0]) == ("单位1", 2.0, "")
+
+
+def test_error_cells_are_found_in_prefixed_xml_and_across_blocks(tmp_path, monkeypatch):
+    # Some writers (the .NET Open XML SDK) prefix every element; the scan reads the XML in
+    # blocks cut after a row, here a few hundred bytes, so cells straddle the blocks.
+    import zipfile
+
+    from consortia.loaders import excel_cells
+    monkeypatch.setattr(excel_cells, "_BLOCK", 300)
+    rows = "".join(
+        f'<x:row r="{r}"><x:c r="A{r}" t="inlineStr"><x:is><x:t>u{r}</x:t></x:is></x:c>'
+        + (f'<x:c r="C{r}" s="1" t="e"><x:f>VLOOKUP(A{r},T!A:B,2,0)</x:f><x:v>#N/A</x:v></x:c>' if r % 7 == 0 else
+           f'<x:c r="C{r}"><x:f t="shared" si="0"/></x:c>' if r % 11 == 0 else f'<x:c r="C{r}"><x:v>{r}</x:v></x:c>')
+        + "</x:row>" for r in range(1, 60))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    path = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="r1" '
+                                  f'Type="{rel}/officeDocument" Target="/wb/book.xml"/></Relationships>')
+        z.writestr("wb/_rels/book.xml.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="s1" '
+                                             f'Type="{rel}/worksheet" Target="sheets/one.xml"/></Relationships>')
+        z.writestr("wb/book.xml", f'<x:workbook xmlns:x="{main}" xmlns:r="{rel}"><x:sheets>'
+                                  f'<x:sheet name="单位" sheetId="1" r:id="s1"/></x:sheets></x:workbook>')
+        z.writestr("wb/sheets/one.xml", f'<x:worksheet xmlns:x="{main}"><x:sheetData>{rows}</x:sheetData>'
+                                        "</x:worksheet>")
+    cells = excel_cells.unreadable_cells(path, ["单位"])["单位"]
+    assert [(c.row, c.column, c.value, c.error) for c in cells] == [
+        (r, 2, "#N/A", True) if r % 7 == 0 else (r, 2, "", False) for r in range(1, 60) if r % 7 == 0 or r % 11 == 0]
 
 
 def test_workbook_missing_sheet_and_unreadable_workbook(tmp_path):
@@ -514,11 +702,86 @@ def test_missing_required_table(tmp_path):
     assert "'memberships'" in probs[0].expected and "成员" in probs[0].expected
 
 
+@pytest.mark.parametrize("given", [".", "..", "./"])
+def test_a_registry_given_as_the_current_or_parent_folder_is_named_by_that_folder(tmp_path, monkeypatch, given):
+    # Path(".").name is "": the problem used to read ": the required table 'units' … is missing".
+    folder = tmp_path / "登记册"
+    (folder / "sub").mkdir(parents=True)
+    monkeypatch.chdir(folder if given != ".." else folder / "sub")
+    probs = problems_of(Path(given))
+    assert {p.source for p in probs} == {"登记册"}
+    assert len(probs) == 3 and all("is missing" in p.expected for p in probs)
+    result = CliRunner().invoke(main, ["check", given])
+    assert result.exit_code == 2
+    assert result.output.count("登记册: the required table") == 3
+
+
 def test_missing_required_column(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "type"} for r in EN_UNITS]
     probs = problems_of(one_table(tmp_path, "units", rows))
-    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, "type", None)]
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 1, "type", None),
+                                                                      ("units.csv", 1, None, None)]
     assert "单位类型" in probs[0].expected
+    # What was read is said once per table, beside the missing columns.
+    assert probs[1].expected == ("the header row read has 8 columns: 'uscc', 'name', 'city', 'revenue', 'rd_staff', …")
+
+
+@pytest.mark.parametrize(("sep", "encoding", "name", "advice"), [
+    (";", "utf-8", "';'", "sep=;"),
+    ("|", "gb18030", "'|'", "sep=|"),
+    ("\t", "utf-16", "tabs (Excel's “Unicode Text” is tab-separated)", "sep= followed by a tab"),
+])
+def test_a_file_with_another_separator_names_it(tmp_path, sep, encoding, name, advice):
+    folder = english(tmp_path / "r")
+    rows = pd.read_csv(folder / "units.csv", dtype=str, keep_default_na=False)
+    (folder / "units.txt" if sep == "\t" else folder / "units.csv").write_text(
+        rows.to_csv(index=False, sep=sep), encoding=encoding)
+    if sep == "\t":
+        (folder / "units.csv").unlink()  # Excel saves "Unicode Text" as .txt
+    probs = problems_of(folder)
+    source = "units.txt" if sep == "\t" else "units.csv"
+    assert [(p.source, p.row, p.column) for p in probs] == [(source, 1, c) for c in ("uscc", "name", "type", None)]
+    header = sep.join(rows.columns)
+    assert probs[-1].expected.startswith(f"the header row read has 1 column: {header!r}; the file looks separated by "
+                                         f"{name}, not commas (splitting on it gives uscc, name, type")
+    assert probs[-1].expected.endswith(advice)
+
+
+def test_a_sep_line_that_contradicts_the_file_is_pointed_out(tmp_path):
+    folder = english(tmp_path / "r")
+    (folder / "units.csv").write_text("sep=;\n" + (folder / "units.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    hint = problems_of(folder)[-1].expected
+    assert "the file looks separated by commas, not ';' (splitting on it gives uscc, name, type" in hint
+    assert hint.endswith("delete its first line sep=;")
+
+
+def test_a_title_row_above_the_header_is_pointed_out(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "单位"
+    ws.append(["南宁市创新联合体成员单位名录（2025年）"])
+    ws.append([])
+    ws.append(["统一社会信用代码", "单位名称", "单位类型"])
+    ws.append([code(1), "单位1有限公司", "企业"])
+    for name, rows in (("consortia", [EN_CONSORTIA[0]]), ("memberships", [EN_MEMBERSHIPS[0]])):
+        ws = wb.create_sheet(name)
+        ws.append(list(rows[0]))
+        ws.append(list(rows[0].values()))
+    wb.save(tmp_path / "book.xlsx")
+    probs = problems_of(tmp_path / "book.xlsx")
+    assert [(p.source, p.row, p.column) for p in probs] == [("book.xlsx[单位]", 1, c) for c in ("uscc", "name", "type",
+                                                                                                None)]
+    assert probs[-1].expected == ("the header row read has 1 column: '南宁市创新联合体成员单位名录（2025年）'; row 3 looks "
+                                  "like the header row (it holds uscc, name, type): delete the rows above it, so that "
+                                  "the header is row 1")
+
+
+def test_a_sheet_of_comma_separated_text_is_pointed_out(tmp_path):
+    path = excel_registry(tmp_path / "pasted.xlsx", [["uscc,name,type"], [f"{code(1)},单位1有限公司,企业"]])
+    probs = problems_of(path)
+    assert probs[-1].expected == ("the header row read has 1 column: 'uscc,name,type'; its cells look like text "
+                                  "separated by commas (splitting them gives uscc, name, type): split them into "
+                                  "columns (Data › Text to Columns)")
 
 
 def test_empty_required_cell(tmp_path):
@@ -566,6 +829,30 @@ def test_duplicate_consortium_id_names_the_first_row(tmp_path):
     assert "already on row 3" in probs[0].expected
 
 
+def test_segment_parent_cycles_are_reported_on_the_parent_cell(tmp_path):
+    folder = english(tmp_path / "r")
+    write_csv(folder / "chains.csv", [
+        {"chain_id": "NEV", "segment_id": "S1", "parent": "S2"},
+        {"chain_id": "NEV", "segment_id": "S2", "parent": "s1"},  # S1 -> S2 -> S1
+        {"chain_id": "NEV", "segment_id": "S3", "parent": "S1"},  # below the cycle, not on it
+        {"chain_id": "NEV", "segment_id": "S4", "parent": "S4"},  # its own parent
+        {"chain_id": "ALU", "segment_id": "S1", "parent": ""},  # the same ids in another chain are a tree
+        {"chain_id": "ALU", "segment_id": "S2", "parent": "S1"},
+    ])
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [
+        ("chains.csv", 2, "parent", "S2"), ("chains.csv", 3, "parent", "S1"), ("chains.csv", 5, "parent", "S4")]
+    assert [p.expected.split("(")[1] for p in probs] == ["a cycle: S1 → S2 → S1)", "a cycle: S2 → S1 → S2)",
+                                                         "a cycle: S4 → S4)"]
+    assert all(p.expected.startswith("parent must not lead back to the same segment") for p in probs)
+    write_csv(folder / "chains.csv", [
+        {"chain_id": "NEV", "segment_id": "S1", "parent": ""},
+        {"chain_id": "NEV", "segment_id": "S2", "parent": "S1"},
+        {"chain_id": "NEV", "segment_id": "S3", "parent": "S2"},
+    ])
+    assert list(load_registry(folder).tables["chains"]["parent"]) == ["", "S1", "S2"]
+
+
 def test_duplicate_consortium_id_with_chains_and_segments_is_reported_not_a_crash(tmp_path):
     folder = english(tmp_path / "r")
     cons = [{**r, "chain_id": "NEV"} for r in EN_CONSORTIA] + [{"consortium_id": "NN-1", "jurisdiction": "nanning",
@@ -601,6 +888,20 @@ def test_invisible_characters_do_not_fill_a_required_cell(tmp_path):
     probs = problems_of(one_table(tmp_path, "memberships", mem))
     got = sorted((p.row, p.column, p.expected) for p in probs)
     assert got == [(3, "uscc", "a value is required here"), (4, "consortium_id", "a value is required here")]
+
+
+def test_leaving_before_joining_is_reported_on_the_left_on_cell(tmp_path):
+    mem = [dict(r) for r in EN_MEMBERSHIPS]
+    mem[0]["left_on"] = "2023/2/28"  # joined 2023-03-01
+    mem[1]["left_on"] = "2024-05-30"  # the day it joined: a membership that counts on no day
+    mem[3]["left_on"] = "2020-01-01"  # no joined_on: nothing to compare with
+    probs = problems_of(one_table(tmp_path, "memberships", mem))
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("memberships.csv", 2, "left_on", "2023/2/28")]
+    assert "on or after joined_on (2023-03-01)" in probs[0].expected
+    mem[0]["left_on"] = "2023-03-02"
+    reg = load_registry(one_table(tmp_path / "ok", "memberships", mem))
+    assert list(reg.memberships["left_on"].dt.strftime("%Y-%m-%d").fillna("")) == [
+        "2023-03-02", "2024-05-30", "", "2020-01-01"]
 
 
 def test_same_unit_rejoining_on_another_date_is_not_a_duplicate(tmp_path):
@@ -690,6 +991,43 @@ def test_blank_lines_do_not_shift_row_numbers(tmp_path):
     assert list(load_registry(folder).units["_row"]) == [2, 5, 7]
 
 
+def test_lines_ended_by_a_lone_carriage_return_load(tmp_path):
+    # Classic Mac line ends: pandas splits on them; re-reading the header row must as well.
+    folder = english(tmp_path / "r")
+    text = (folder / "units.csv").read_text(encoding="utf-8")
+    (folder / "units.csv").write_text(text.replace("\n", "\r"), encoding="utf-8", newline="")
+    assert_same_tables(load_registry(folder), load_registry(english(tmp_path / "ref")))
+
+
+def declared(folder: Path, table: str, sep: str, encoding: str = "utf-8") -> None:
+    """Rewrite a table with ``sep`` between its cells and an Excel sep= first line declaring it."""
+    rows = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    text = rows.to_csv(index=False, sep=sep, lineterminator="\r\n")
+    (folder / f"{table}.csv").write_text(f"sep={sep}\r\n{text}", encoding=encoding, newline="")
+
+
+@pytest.mark.parametrize(("sep", "encoding", "copies"), [
+    (",", "utf-8", 1), (";", "utf-8-sig", 1), (";", "gb18030", 1), ("\t", "utf-16", 1), ("|", "utf-8", 400),
+])
+def test_a_sep_line_declares_the_separator(tmp_path, sep, encoding, copies):
+    # Excel writes and reads a first line "sep=;". It gave "every data row has one field more …".
+    ref = english(tmp_path / "ref")
+    folder = english(tmp_path / "r")
+    write_csv(folder / "units.csv", EN_UNITS * copies)
+    write_csv(ref / "units.csv", EN_UNITS * copies)
+    for table in ("units", "memberships"):
+        declared(folder, table, sep, encoding)
+    assert copies == 1 or (folder / "units.csv").stat().st_size > 1 << 16  # the large-file path
+    reg = load_registry(folder)
+    assert_same_tables(reg, load_registry(ref))
+    assert list(reg.units["_row"][:3]) == [2, 3, 4]  # rows as Excel shows them: the sep line is hidden there
+    rows = [dict(r) for r in EN_UNITS]
+    rows[1]["type"] = "合作社"
+    write_csv(folder / "units.csv", rows)
+    declared(folder, "units", sep, encoding)
+    assert [(p.source, p.row, p.column, p.value) for p in problems_of(folder)] == [("units.csv", 3, "type", "合作社")]
+
+
 def test_ragged_row_is_reported_with_its_line(tmp_path):
     folder = english(tmp_path / "r")
     (folder / "units.csv").write_text(
@@ -697,6 +1035,21 @@ def test_ragged_row_is_reported_with_its_line(tmp_path):
     probs = problems_of(folder)
     assert [(p.source, p.row) for p in probs] == [("units.csv", 4)]
     assert "number of commas" in probs[0].expected
+    assert "4 fields where the header row has 3" in probs[0].expected and "\n" not in probs[0].expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_unclosed_quote_is_reported_on_the_row_that_opens_it(tmp_path, encoding):
+    folder = english(tmp_path / "r")
+    # Row 3 holds a quoted line break (one row in Excel, two lines in an editor); row 5 opens a quote
+    # that never closes. pandas says "starting at row 4", counting from 0.
+    (folder / "units.csv").write_text(
+        f'uscc,name,type\n{code(1)},a,enterprise\n{code(2)},"b\nB",university\n\n'
+        f'{code(3, "柳州市")},"c,institute\n{code(4)},单位4,enterprise\n', encoding=encoding)
+    probs = problems_of(folder)
+    assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 5, None, None)]
+    assert "never closed" in probs[0].expected and "\n" not in probs[0].expected
+    assert str(probs[0]).startswith("units.csv, row 5: malformed CSV row")
 
 
 def test_trailing_comma_on_every_row_does_not_shift_columns(tmp_path):

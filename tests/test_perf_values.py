@@ -25,7 +25,6 @@ _DATE = re.compile(
     r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|/(\d{1,2})/(\d{1,2})|年(\d{1,2})月(\d{1,2})日)"
     r"(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
 )
-_MONEY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(万元|万|亿元|亿)?$")
 
 
 def ref_code(v: str) -> str:
@@ -50,14 +49,40 @@ def ref_date(v: str) -> tuple[object, bool]:
         return pd.NaT, True
 
 
+#: 万元 per unit, longest first so that 千万元 is not read as 万元.
+UNITS = {"千万元": 1000.0, "百万元": 100.0, "千元": 0.1, "万元": 1.0, "亿元": 10000.0, "元": 0.0001, "万": 1.0,
+         "亿": 10000.0}
+
+
+def ref_grouped(whole: str) -> str | None:
+    """The digits of a whole part whose separators (all commas or all spaces) split it into groups
+    of three after a first group of one to three; None when they do not."""
+    for sep in (",", " "):
+        if sep in whole:
+            groups = whole.split(sep)
+            ok = (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+                  and all(g.isdecimal() and g.isascii() for g in groups))
+            return "".join(groups) if ok else None
+    return whole
+
+
 def ref_money(v: str, scale: float) -> tuple[float, bool]:
     v = v.strip()
     if v == "":
         return np.nan, False
-    text = re.sub(r"[,，\s\u200b-\u200d\u2060\ufeff\u00ad]", "", unicodedata.normalize("NFKC", v))
-    m = _MONEY.match(text)
-    num = pd.to_numeric(pd.Series([m.group(1) if m else None], dtype=object), errors="coerce").iloc[0]
-    factor = {"亿元": 10000.0, "亿": 10000.0, "万元": 1.0, "万": 1.0}.get(m.group(2) if m else None, scale)
+    text = re.sub(r"[\u200b-\u200d\u2060\ufeff\u00ad]", "", unicodedata.normalize("NFKC", v)).strip()
+    factor = scale
+    for u, f in UNITS.items():
+        if text.endswith(u):
+            text, factor = text[: -len(u)].rstrip(), f
+            break
+    sign = text[:1] if text[:1] in "+-" else ""
+    whole, dot, frac = text[len(sign):].partition(".")
+    digits = ref_grouped(whole) if "," not in frac and " " not in frac else None
+    number = None if digits is None else sign + digits + dot + frac
+    if number is not None and not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", number):
+        number = None
+    num = pd.to_numeric(pd.Series([number], dtype=object), errors="coerce").iloc[0]
     out = float(num) * factor if not pd.isna(num) else np.nan
     bad = pd.isna(num) or num < 0 or not np.isfinite(out)
     return (np.nan if bad else out), bool(bad)
@@ -70,7 +95,9 @@ DATE_CELLS = ["2024-05-30", "2024-5-3", "2024/5/30", "2024年5月30日", "2023-0
               "2262-04-11", "2262-04-12", "0000-01-01", "9999-12-31", "２０２４-０１-０１", "2024-01-01 00:00:00",
               "2024-01-01T00:00", " 2024-01-02 ", "", "  ", "yesterday", "2024-13-01", "2024-00-10", "٢٠٢٤-٠١-٠١"]
 MONEY_CELLS = ["12000", "1234.5", "1.", ".5", "+3", "-1", "1e5", "inf", "nan", "1.2亿", "3万元", "12,000", "１２",
-               " 7 ", "", "  ", "\u200b", "1.2.3", "--1", "+-1", "1" * 400, "0", "00012.50"]
+               " 7 ", "", "  ", "\u200b", "1.2.3", "--1", "+-1", "1" * 400, "0", "00012.50",
+               "1,2", "1,234.5", "12,34", "1,234,567", "1,", ",123", "12 000", "1 2", "1 2亿", "1.2 亿", "1,000 元",
+               "3千元", "2千万元", "5百万", "1,000 000", "1.2,3", "+1,000", "1\u3000000"]
 
 
 def check_codes(cells: list[str]) -> None:
@@ -92,7 +119,7 @@ def check_dates(cells: list[str]) -> None:
 
 
 def check_money(cells: list[str], unit: str = "") -> None:
-    scale = 10000.0 if "亿" in unit else 0.0001 if unit == "元" else 1.0
+    scale = {"": 1.0, "亿元": 10000.0, "元": 0.0001, "千元": 0.1}[unit]
     parsed, bad = parse_column(pd.Series(cells, dtype=str), "money", unit=unit)
     want = [ref_money(v, scale) for v in cells]
     assert list(bad) == [b for _, b in want]
@@ -114,14 +141,14 @@ def test_dates(cells: list[str]) -> None:
     check_dates(cells)
 
 
-@pytest.mark.parametrize("unit", ["", "亿元", "元"])
+@pytest.mark.parametrize("unit", ["", "亿元", "元", "千元"])
 @pytest.mark.parametrize("cells", [MONEY_CELLS, ["12000", "1234.5", ""], []])
 def test_money(cells: list[str], unit: str) -> None:
     check_money(cells, unit)
 
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ALPHABET = st.sampled_from([*"0123456789-./年月日+ ,亿万元aAxX\u200b\u3000\t", "", "２", "٢"])
+ALPHABET = st.sampled_from([*"0123456789-./年月日+ ,亿万元千百aAxX\u200b\u3000\t", "", "２", "٢", "000", ",000"])
 cell = st.lists(ALPHABET, max_size=12).map("".join)
 
 

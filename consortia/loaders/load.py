@@ -19,9 +19,9 @@ from ..errors import InputError, Problem
 from ..registry import Registry, SourceInfo, empty_table, gc_paused
 from ..rules.rulebook import Rulebooks, load_rulebooks
 from ..schema import REQUIRED_TABLES, TABLES, Table
-from .sources import RawTable, read_sources
+from .sources import RawTable, column_letter, read_sources
 from .text import norm_header
-from .values import expected_for, parse_cells
+from .values import expected_for, money_unit_scale, parse_cells
 
 __all__ = ["MAX_PROBLEMS_PER_COLUMN", "load_registry"]
 
@@ -50,23 +50,82 @@ def _match_headers(raw: RawTable, table: Table, out: _Collector) -> tuple[dict[s
             keys.setdefault(norm_header(name)[0], col.name)
     mapping: dict[str, str] = {}
     units: dict[str, str] = {}
-    for header in raw.frame.columns:
+    position: dict[str, int] = {}
+    # Headers are matched as written: a header repeated exactly is renamed in the frame
+    # (``revenue.1``) and must not pass for an unknown column.
+    for i, (column, header) in enumerate(zip(raw.frame.columns, raw.headers, strict=True)):
         key, unit = norm_header(header)
         canonical = keys.get(key)
         if canonical is None:
             continue
         if canonical in mapping:
-            out.problems.append(Problem(raw.source, 1, header, None,
-                                        f"two columns both mean '{canonical}' ('{mapping[canonical]}' and '{header}')"))
+            first = raw.headers[position[canonical]]
+            out.problems.append(Problem(
+                raw.source, 1, header, None,
+                f"two columns both mean '{canonical}' ('{first}' in column {column_letter(position[canonical])} "
+                f"and '{header}' in column {column_letter(i)})"))
             continue
-        mapping[canonical] = header
+        mapping[canonical] = column
+        position[canonical] = i
         units[canonical] = unit
+    missing = False
     for col in table.columns:
         if col.required and col.name not in mapping:
             zh = f" or {col.aliases[0]}" if col.aliases else ""
             out.problems.append(Problem(raw.source, 1, col.name, None,
                                         f"a required column '{col.name}'{zh} is missing"))
+            missing = True
+    if missing:
+        out.problems.append(Problem(raw.source, 1, None, None, _layout_hint(raw, keys)))
     return mapping, units
+
+
+#: How many headers a layout hint quotes.
+_HINT_HEADERS = 5
+
+
+def _known(cells: list[str], keys: dict[str, str]) -> list[str]:
+    """The canonical columns that ``cells``, taken as headers, name (in order, once each)."""
+    return list(dict.fromkeys(keys[k] for k in (norm_header(c)[0] for c in cells) if k in keys))
+
+
+def _layout_hint(raw: RawTable, keys: dict[str, str]) -> str:
+    """What header row was read, and the likeliest reason it lacks the required columns.
+
+    A required column missing is most often a file laid out otherwise than expected rather
+    than a column left out: cells separated by ';' or tabs (Excel's "Unicode Text" is UTF-16
+    and tab-separated), or a title above the header. Said once per table, beside the missing
+    columns, so the officer sees what the loader saw."""
+    headers = list(raw.headers)
+    while headers and headers[-1] == "":  # a sheet's row runs as wide as its widest row
+        headers.pop()
+    shown = ", ".join(repr(h) for h in headers[:_HINT_HEADERS]) + (", …" if len(headers) > _HINT_HEADERS else "")
+    text = f"the header row read has {len(headers)} column{'s' if len(headers) != 1 else ''}: {shown}"
+    sep = raw.extra.get("sep")  # a CSV's separator; a sheet has none
+    line = str(sep or ",").join(headers)  # the header line, near enough, as the file holds it
+    had = set(_known(headers, keys))
+    for cand in (",", ";", "\t", "|"):
+        if cand != sep and cand in line:
+            gained = [c for c in _known(line.split(cand), keys) if c not in had]
+            if gained:
+                name = {"\t": "tabs", ",": "commas"}.get(cand, f"'{cand}'")
+                if raw.sheet is not None:
+                    return (f"{text}; its cells look like text separated by {name} (splitting them gives "
+                            f"{', '.join(gained)}): split them into columns (Data › Text to Columns)")
+                unicode_text = " (Excel's “Unicode Text” is tab-separated)" if cand == "\t" else ""
+                advice = ("delete its first line sep=" + str(sep) if cand == "," else
+                          "save it as “CSV UTF-8 (comma delimited)”, or add a first line "
+                          + ("sep= followed by a tab" if cand == "\t" else f"sep={cand}"))
+                return (f"{text}; the file looks separated by {name}{unicode_text}, not "
+                        f"{'commas' if sep == ',' else repr(sep)} (splitting on it gives {', '.join(gained)}): {advice}")
+    frame = raw.frame
+    for i in range(min(5, len(frame))):
+        cells = [str(v) for v in frame.iloc[i].tolist()]
+        found = [c for c in _known(cells, keys) if c not in had]
+        if len(found) >= 2:
+            return (f"{text}; row {int(raw.rows.iloc[i])} looks like the header row (it holds {', '.join(found)}): "
+                    "delete the rows above it, so that the header is row 1")
+    return text
 
 
 #: A cell that holds no value: spaces and invisible characters only (a BOM, zero-width spaces).
@@ -82,15 +141,44 @@ def _is_empty(parsed: np.ndarray, kind: str) -> np.ndarray:
     return pd.isna(parsed) | (parsed == "")
 
 
+def _money_unit_ok(raw: RawTable, header: str, unit: str, out: _Collector) -> bool:
+    """Whether a money header's unit is one :func:`money_unit_scale` knows; if not, a problem
+    on the header cell, showing the unit as the header writes it."""
+    try:
+        money_unit_scale(unit)
+    except ValueError as exc:
+        m = re.search(r"[(（]([^()（）]*)[)）]\s*$", header)
+        out.problems.append(Problem(raw.source, 1, header, m.group(1) if m else unit, str(exc)))
+        return False
+    return True
+
+
 def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector) -> tuple[pd.DataFrame, dict[str, str]]:
+    shown: dict[str | None, int] = {}
+    for p in raw.cell_problems:  # at most as many per column as for any other bad cells
+        shown[p.column] = shown.get(p.column, 0) + 1
+        if shown[p.column] <= MAX_PROBLEMS_PER_COLUMN:
+            out.problems.append(p)
+    for column, count in shown.items():
+        if count > MAX_PROBLEMS_PER_COLUMN:
+            out.problems.append(Problem(raw.source, None, column, None,
+                                        f"... and {count - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
     mapping, units = _match_headers(raw, table, out)
     n = len(raw.frame)
     data: dict[str, np.ndarray] = {}
     known = ", ".join(books)
     empty = np.full(n, "", dtype=object)
     for col in table.columns:
+        if col.kind == "money" and col.name in mapping and not _money_unit_ok(raw, mapping[col.name],
+                                                                              units[col.name], out):
+            data[col.name] = np.full(n, np.nan)  # its cells are not judged: every one would be read wrong
+            continue
         cells = raw.frame[mapping[col.name]].to_numpy(dtype=object) if col.name in mapping else empty
         parsed, bad = parse_cells(cells, col.kind, unit=units.get(col.name, ""), resolve=books.resolve)
+        reported = raw.unreadable_rows.get(mapping.get(col.name, ""))
+        judged = None if reported is None else ~np.isin(raw.rows.to_numpy(), reported)
+        if judged is not None:
+            bad &= judged  # an Excel error cell reads as empty; it is reported once, as an error
         if bad.any():
             out.cells(raw, bad, mapping.get(col.name, col.name), pd.Series(cells), expected_for(col.kind, known))
         if col.required and col.name in mapping:
@@ -99,13 +187,17 @@ def _parse_table(raw: RawTable, table: Table, books: Rulebooks, out: _Collector)
             candidates = np.flatnonzero(_is_empty(parsed, col.kind) & ~bad)
             missing = np.zeros(n, dtype=bool)
             missing[candidates] = [_BLANK.fullmatch(cells[i]) is not None for i in candidates]
+            if judged is not None:
+                missing &= judged
             if missing.any():
                 out.cells(raw, missing, mapping[col.name], pd.Series(cells), "a value is required here")
         data[col.name] = parsed
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     used = set(mapping.values())
-    for header in raw.frame.columns:
-        if header not in used and not header.startswith("Unnamed: ") and header not in frame:
+    for header, written in zip(raw.frame.columns, raw.headers, strict=True):
+        # An unknown column is kept under its frame name (a repeated unknown header as ``x.1``);
+        # one with no header at all is not kept.
+        if header not in used and written != "" and header not in frame:
             frame[header] = pd.Series([v.strip() for v in raw.frame[header].to_numpy(dtype=object)], dtype=str)
     frame["_row"] = raw.rows.to_numpy(dtype=np.int64)
     return frame, mapping
@@ -220,6 +312,30 @@ def _references(reg: dict[str, pd.DataFrame], raws: dict[str, RawTable], maps: d
                           "segment_ids of the consortium's chain (see the chains table)")
 
 
+def _membership_dates(memberships: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> None:
+    """A membership must not end before it starts.
+
+    It counts from ``joined_on`` until the day before ``left_on``, so ``left_on`` earlier than
+    ``joined_on`` is a contradiction (most likely two dates swapped or mistyped). The same day
+    for both is not: it is a membership that counts on no day, as when a unit is added and
+    withdrawn on one day, and is accepted."""
+    joined = memberships["joined_on"].to_numpy()
+    left = memberships["left_on"].to_numpy()
+    bad = np.flatnonzero(left < joined)  # NaT compares false: an open or undated membership is never wrong
+    if not len(bad):
+        return
+    column = maps.get("left_on", "left_on")
+    cells = raw.frame[column].to_numpy(dtype=object)
+    for i in bad[:MAX_PROBLEMS_PER_COLUMN]:
+        day = pd.Timestamp(joined[i]).date().isoformat()
+        out.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(cells[i]),
+                                    f"a date on or after joined_on ({day}): a membership counts from joined_on "
+                                    "until the day before left_on"))
+    if len(bad) > MAX_PROBLEMS_PER_COLUMN:
+        out.problems.append(Problem(raw.source, None, column, None,
+                                    f"... and {len(bad) - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
+
+
 def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> pd.Series:
     """Follow ``recognized_from`` to its root; report self-references and cycles."""
     ids = consortia["consortium_id"].tolist()
@@ -240,6 +356,44 @@ def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _
             seen.append(cur)
         body[cid] = cur
     return consortia["consortium_id"].map(body)
+
+
+def _source_label(path: str | Path) -> str:
+    """The name a registry's own problems are reported under: its folder or workbook name.
+
+    ``Path(".").name`` is empty, so a registry given as the current folder (or ``..``)
+    is named by the folder it resolves to; the root folder, which has no name, by the
+    path as given."""
+    p = Path(path)
+    return p.name if p.name not in ("", ".", "..") else (p.resolve().name or str(path))
+
+
+def _segment_cycles(chains: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> None:
+    """Follow each segment's ``parent`` up its chain; report self-parents and cycles.
+
+    Segments nest as a tree: coverage counts a member of a nested segment for the
+    segments above it and lists children after their parent, which has no answer when
+    a segment is its own ancestor. Worded as :func:`_bodies` words a ``recognized_from``
+    cycle. The chains table holds one row per segment (hundreds), so a plain walk is cheap."""
+    keys = list(zip(chains["chain_id"].tolist(), chains["segment_id"].tolist(), strict=True))
+    parent: dict[tuple[str, str], str] = {}
+    for key, p in zip(keys, chains["parent"].tolist(), strict=True):
+        parent.setdefault(key, p)  # a repeated segment is a duplicate-key problem already; its first row counts
+    column = maps.get("parent", "parent")
+    for i, (chain, seg) in enumerate(keys):
+        seen, cur = [seg], seg
+        while (up := parent.get((chain, cur), "")) and (chain, up) in parent:
+            cur = up
+            if cur in seen:
+                # Only the segments on the cycle are reported: one that merely hangs below a
+                # cycle is fixed with it.
+                if cur == seg:
+                    out.problems.append(Problem(raw.source, int(chains["_row"].iloc[i]), column,
+                                                chains["parent"].iloc[i],
+                                                "parent must not lead back to the same segment (a cycle: "
+                                                + " → ".join([*seen, cur]) + ")"))
+                break
+            seen.append(cur)
 
 
 def load_registry(path: str | Path, rulebooks: Rulebooks | None = None, *,
@@ -264,7 +418,7 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
     books = rulebooks or load_rulebooks()
     raws = read_sources(path, None if only is None else {*REQUIRED_TABLES, *only})
     out = _Collector()
-    label = Path(path).name
+    label = _source_label(path)
     for name in REQUIRED_TABLES:
         if name not in raws:
             aliases = "/".join(TABLES[name].aliases[:1])
@@ -293,6 +447,9 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
                      for (t, col), target in _KEY_REFERENCES.items() if t == name and target[0] in tables}
             _duplicates(tables[name], raws[name], TABLES[name].key, out, what, codes)
     _references(tables, raws, maps, out, lookups)
+    if "chains" in tables:
+        _segment_cycles(tables["chains"], raws["chains"], maps["chains"], out)
+    _membership_dates(tables["memberships"], raws["memberships"], maps["memberships"], out)
     body_id = _bodies(tables["consortia"], raws["consortia"], maps["consortia"], out)
     if out.problems:
         raise InputError(out.problems)

@@ -22,7 +22,8 @@ import pandas as pd
 from ..schema import ENUMS
 from .text import clean, norm, strip_invisible
 
-__all__ = ["PARSERS", "all_of", "expected_for", "no_space", "parse_cells", "parse_column", "parse_enum", "parse_list"]
+__all__ = ["MONEY_UNITS", "PARSERS", "all_of", "expected_for", "money_unit_scale", "no_space", "parse_cells",
+           "parse_column", "parse_enum", "parse_list"]
 
 Parsed = tuple[pd.Series, pd.Series]
 
@@ -30,8 +31,43 @@ _DATE = re.compile(
     r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|/(\d{1,2})/(\d{1,2})|年(\d{1,2})月(\d{1,2})日)"
     r"(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
 )
-_MONEY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(万元|万|亿元|亿)?$")
-_INT = re.compile(r"^(\d+)(?:\.0*)?(?:人|年|个|家)?$")
+#: Money units as the number of 万元 each is worth: the bracketed unit of a header and the
+#: unit written after an amount in a cell are read from the same table.
+MONEY_UNITS: dict[str, float] = {
+    "元": 0.0001, "千元": 0.1, "万元": 1.0, "百万元": 100.0, "千万元": 1000.0, "亿元": 10000.0,
+    "万": 1.0, "亿": 10000.0,
+}
+#: A whole number with a comma only between groups of three digits (``12,000``; ``1,2`` is not
+#: one: a decimal comma, or a typo, never a thousands separator) or spaces likewise (``12 000``).
+_GROUPED = r"\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+"
+_MONEY = re.compile(
+    rf"^([+-]?(?:(?:{_GROUPED})(?:\.\d*)?|\.\d+))\s*({'|'.join(sorted(MONEY_UNITS, key=len, reverse=True))})?$")
+_INT = re.compile(rf"^({_GROUPED})(?:\.0*)?(?:人|年|个|家)?$")
+#: Words around a unit that name the currency it is in anyway (``万元人民币``, ``RMB``).
+_YUAN_MARK = re.compile(r"^(?:人民币|rmb|cny)|(?:人民币|rmb|cny)$")
+_FOREIGN = re.compile(r"美元|美金|港元|港币|澳门元|澳元|欧元|日元|英镑|韩元|卢布|台币|外币|usd|us\$|hkd|eur|jpy|gbp|"
+                      r"aud|cad|sgd|[$€£]")
+
+
+def money_unit_scale(unit: str) -> float:
+    """How many 万元 one unit named in a money header is worth; ``""`` (no unit) is 万元.
+
+    ``unit`` is the bracketed suffix :func:`~consortia.loaders.text.norm_header` returns (NFKC,
+    case-folded); ``单位：`` before it and 人民币/RMB/CNY around it are ignored. Raises
+    :class:`ValueError` saying why for a foreign currency or a unit not in :data:`MONEY_UNITS`:
+    an amount in 千元 or USD read as 万元 is silently wrong by 10× or more, so the unit is never
+    guessed."""
+    u = re.sub(r"^单位:?", "", re.sub(r"\s+", "", unit))
+    if not u:
+        return 1.0
+    if _FOREIGN.search(u):
+        raise ValueError("a foreign currency: amounts are in 人民币; convert them to 万元 "
+                         "(or 元, 千元, 百万元, 千万元, 亿元 named in the header) first")
+    u = _YUAN_MARK.sub("", u) or "元"
+    if u not in MONEY_UNITS:
+        raise ValueError("not a money unit: a money header may end in (元), (千元), (万元), (百万元), (千万元) "
+                         "or (亿元); without a unit amounts are in 万元")
+    return MONEY_UNITS[u]
 _TRUE = {"true", "yes", "y", "1", "是", "真", "t", "1.0"}
 _FALSE = {"false", "no", "n", "0", "否", "假", "f", "0.0"}
 
@@ -123,11 +159,11 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _money_full(values: pd.Series, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    text = values.str.normalize("NFKC").str.replace(r"[,，\s\u200b-\u200d\u2060\ufeff\u00ad]", "", regex=True)
+    text = values.str.normalize("NFKC").str.replace(r"[\u200b-\u200d\u2060\ufeff\u00ad]", "", regex=True).str.strip()
     parts = text.str.extract(_MONEY)
-    num = pd.to_numeric(parts[0], errors="coerce")
+    num = pd.to_numeric(parts[0].str.replace(r"[, ]", "", regex=True), errors="coerce")
     # A unit written in the cell wins over the unit in the header.
-    factor = parts[1].map({"亿元": 10000.0, "亿": 10000.0, "万元": 1.0, "万": 1.0}).fillna(scale).astype(float)
+    factor = parts[1].map(MONEY_UNITS).fillna(scale).astype(float)
     out = (num * factor).astype(float)
     bad = num.isna() | (num < 0) | ~np.isfinite(out)
     return out.where(~bad, np.nan).to_numpy(dtype=float), bad.to_numpy(dtype=bool)
@@ -166,9 +202,9 @@ def _ints(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for i, v in enumerate(u):
         if v == "":
             continue
-        m = _INT.match(clean(v).replace(",", ""))
-        if m and np.isfinite(float(m.group(1))):
-            out[i] = float(m.group(1))
+        m = _INT.match(clean(v))
+        if m and np.isfinite(num := float(re.sub("[, ]", "", m.group(1)))):
+            out[i] = num
         else:
             bad[i] = True
     return out, bad
@@ -270,7 +306,8 @@ def expected_for(kind: str, jurisdictions: str = "") -> str:
         return "one of " + ", ".join(f"{k} ({v[0]})" if v else k for k, v in vocab.items())
     return {
         "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date, years 1678-2261)",
-        "money": "a non-negative amount in 万元 (e.g. 12000, 1.2亿)",
+        "money": "a non-negative amount in 万元 (e.g. 12000, 12,000.5 or 1.2亿; a comma only between "
+                 "groups of three digits)",
         "int": "a whole number (e.g. 30)",
         "bool": "true/false, yes/no, 1/0 or 是/否",
         "jurisdiction": f"a known jurisdiction: {jurisdictions}",
@@ -295,7 +332,7 @@ def parse_cells(arr: np.ndarray, kind: str, *, unit: str = "",
     """:func:`parse_column` on an object array of ``str`` cells (not yet stripped),
     returning plain arrays: the loader's entry point, with no index to carry."""
     if kind == "money":
-        return _money(arr, 10000.0 if "亿" in unit else 0.0001 if unit == "元" else 1.0)
+        return _money(arr, money_unit_scale(unit))
     if kind in _PER_CELL:
         return PARSERS[kind](arr)
     if kind == "jurisdiction":
@@ -312,7 +349,8 @@ def parse_column(values: pd.Series, kind: str, *, unit: str = "",
                  resolve: Callable[[str], str | None] | None = None) -> Parsed:
     """Parse one column of text cells into the value kind ``kind``.
 
-    ``unit`` is the unit named in the header (``亿元`` scales money), and
+    ``unit`` is the unit named in the header (``亿元`` scales money, see
+    :func:`money_unit_scale`), and
     ``resolve`` maps jurisdiction names to ids.
     """
     parsed, bad = parse_cells(_texts(values), kind, unit=unit, resolve=resolve)
