@@ -71,56 +71,49 @@ def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) ->
         _append_xlsx(info.path, info.sheet, info.headers, rows, needed, names, chinese)
 
 
-def _dialect(text: str, sep: str = ",") -> tuple[str, int]:
-    """The file's line ending and quoting, so appended rows look like the rows above them:
-    CRLF when its first line ends so, every field quoted when its header is written so."""
-    first = text.split("\n", 1)[0]
-    ending = "\r\n" if first.endswith("\r") else "\n"
-    header = next(csv.reader([first.rstrip("\r")], delimiter=sep), [])
-    quote_all = bool(header) and first.rstrip("\r") == sep.join(f'"{h}"' for h in header)
-    return ending, csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
-
-
 def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
     """Append the rows' lines to the file's bytes, which stay as they were (line endings,
     quoting, a BOM, a last line without its newline): only new columns, if any, are
-    added to the end of the header line (rows above them read them as empty)."""
+    added to the end of the header line (rows above them read them as empty). New lines
+    end as the header line does (CRLF or LF), and quote every field when the header does."""
     raw = path.read_bytes()
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else b""
-    body = raw[len(bom):]
-    whole = body.decode(codec)
+    whole = raw[len(bom):].decode(codec)
     # A file that declares its separator on an Excel "sep=X" first line keeps the line and the separator.
     delim, skip = separator_line(whole)
     prefix, text = whole[:skip], whole[skip:]
-    ending, quoting = _dialect(text, delim)
-    first, sep, rest = text.partition("\n")
-    headers = next(csv.reader([first.rstrip("\r")], delimiter=delim), [])
+    first, newline, rest = text.partition("\n")
+    cr = "\r" if first.endswith("\r") else ""
+    head = first[: len(first) - len(cr)]
+    headers = next(csv.reader([head], delimiter=delim), [])
     if next(csv.reader(io.StringIO(text), delimiter=delim), []) != headers:  # a header cell spanning lines: keep it whole
         raise InputError(Problem(path.name, 1, None, None,
                                  "a header cell holds a line break; add-member cannot append safely to this file"))
-    new_headers = [names[col] for col in needed]
-    for col in needed:
-        mapping = {**mapping, col: names[col]}
-    headers = headers + new_headers
+    quote_all = bool(headers) and head == delim.join(f'"{h}"' for h in headers)
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delim, lineterminator=ending, quoting=quoting)
+    writer = csv.writer(out, delimiter=delim, lineterminator=cr + "\n",
+                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+
+    def line(values: list[str]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(values)
+        return out.getvalue()
+
+    new_headers = [names[col] for col in needed]
+    mapping = {**mapping, **{col: names[col] for col in needed}}
     if new_headers:
-        writer.writerow(new_headers)
-        added = out.getvalue()[: -len(ending)]
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=delim, lineterminator=ending, quoting=quoting)
-        cr = "\r" if first.endswith("\r") else ""
-        text = first[: len(first) - len(cr)] + (delim if first.rstrip("\r") else "") + added + cr + sep + rest
-    if text and not text.endswith("\n"):
-        text += ending
+        text = head + (delim if head else "") + line(new_headers)[: -len(cr + "\n")] + cr + newline + rest
+    headers = headers + new_headers
+    parts = [prefix, text, "" if not text or text.endswith("\n") else cr + "\n"]
     for r in rows:
-        line = [""] * len(headers)
+        values = [""] * len(headers)
         for col in _COLUMNS:
             if col in mapping and mapping[col] in headers:
-                line[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
-        writer.writerow(line)
-    atomic_write_bytes(path, bom + (prefix + text + out.getvalue()).encode(codec))
+                values[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
+        parts.append(line(values))
+    atomic_write_bytes(path, bom + "".join(parts).encode(codec))
 
 
 #: Parts of a workbook that openpyxl does not read, and so would drop on saving it again.
