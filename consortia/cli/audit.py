@@ -152,6 +152,10 @@ def _known_in_force(registry: Registry, ids: tuple[str, ...], as_of: dt.date | N
         raise InputError(problems)
 
 
+#: The longest ``--within``: a century, far past any term or reporting cycle.
+MAX_WINDOW_DAYS = 36_500
+
+
 def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     import re
 
@@ -162,10 +166,6 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     if days > MAX_WINDOW_DAYS:  # past the calendar's last year, and past any obligation a text sets
         raise click.BadParameter(f"{value!r} is longer than the longest window, 100y ({MAX_WINDOW_DAYS} days)")
     return days
-
-
-#: The longest ``--within``: a century, far past any term or reporting cycle.
-MAX_WINDOW_DAYS = 36_500
 
 
 @main.command()

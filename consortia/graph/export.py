@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import progress
-from ..io import atomic_path, check_writable
+from ..io import atomic_path
 from ..registry import Registry
 from ..state import as_timestamp
 from .build import graph_edges, graph_nodes
@@ -237,7 +237,6 @@ def export_graph(registry: Registry, path: str | Path, fmt: str, as_of: dt.date 
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
     ts = as_timestamp(as_of)
-    check_writable(path)  # before the survey, which reads every table
     with progress.wiped_after():
         progress.step("reading the graph's attributes")
         schema, implicit, n_nodes, n_edges = _survey(registry, ts)

@@ -214,10 +214,10 @@ def _parse_rule(r: _Reader, node: yaml.Node, document: str) -> Rule | None:
             r.problem(f["params"], "params", params, "a mapping of parameter names to values")
             params = {}
     if rule_id is not None:
-        nodes = r.fields(f["params"], "params") if params else {}
+        where = f.get("params", node)  # a problem of no one parameter is on the params key (or the rule)
+        nodes = r.fields(where, "params") if params else {}
         for name, value, expected in param_problems(rule_id, params):
-            r.problem(nodes.get(name, f.get("params", node)) if name else f.get("params", node),
-                      f"params.{name}" if name else "params", value, expected)
+            r.problem(nodes.get(name, where), f"params.{name}" if name else "params", value, expected)
     article = quote = None
     if "citation" not in f:
         r.problem(node, "citation", None, "missing required key 'citation' (article and quote)")
