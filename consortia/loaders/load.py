@@ -8,7 +8,7 @@ rather than once per error.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +34,16 @@ class _Collector:
         self.problems: list[Problem] = []
 
     def cells(self, raw: RawTable, mask: pd.Series | np.ndarray, column: str, values: pd.Series, expected: str) -> None:
+        """A problem for each cell of ``column`` under ``mask``, all saying ``expected``."""
         idx = np.flatnonzero(np.asarray(mask))
+        self.capped(raw, column, idx, lambda i: Problem(raw.source, int(raw.rows.iloc[i]), column,
+                                                        str(values.iloc[i]), expected))
+
+    def capped(self, raw: RawTable, column: str, idx: np.ndarray, problem: Callable[[int], Problem]) -> None:
+        """``problem(i)`` for the first :data:`MAX_PROBLEMS_PER_COLUMN` positions ``idx`` of one
+        column, then one line counting the rest: an officer reads a list, not a million lines."""
         for i in idx[:MAX_PROBLEMS_PER_COLUMN]:
-            self.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(values.iloc[i]), expected))
+            self.problems.append(problem(int(i)))
         if len(idx) > MAX_PROBLEMS_PER_COLUMN:
             self.problems.append(Problem(raw.source, None, column, None,
                                          f"... and {len(idx) - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
@@ -326,14 +333,10 @@ def _membership_dates(memberships: pd.DataFrame, raw: RawTable, maps: dict[str, 
         return
     column = maps.get("left_on", "left_on")
     cells = raw.frame[column].to_numpy(dtype=object)
-    for i in bad[:MAX_PROBLEMS_PER_COLUMN]:
-        day = pd.Timestamp(joined[i]).date().isoformat()
-        out.problems.append(Problem(raw.source, int(raw.rows.iloc[i]), column, str(cells[i]),
-                                    f"a date on or after joined_on ({day}): a membership counts from joined_on "
-                                    "until the day before left_on"))
-    if len(bad) > MAX_PROBLEMS_PER_COLUMN:
-        out.problems.append(Problem(raw.source, None, column, None,
-                                    f"... and {len(bad) - MAX_PROBLEMS_PER_COLUMN} more cells like these"))
+    out.capped(raw, column, bad, lambda i: Problem(
+        raw.source, int(raw.rows.iloc[i]), column, str(cells[i]),
+        f"a date on or after joined_on ({pd.Timestamp(joined[i]).date().isoformat()}): a membership counts "
+        "from joined_on until the day before left_on"))
 
 
 def _bodies(consortia: pd.DataFrame, raw: RawTable, maps: dict[str, str], out: _Collector) -> pd.Series:
