@@ -146,13 +146,40 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: str, *, out: str | Path | None 
             write(text)
 
 
+def _print_records(console: Any, cols: list[str], cells: list[list[str]], title: str | None) -> None:
+    """Each row as a block of ``column  value`` lines under a ``k of n`` heading (see
+    :func:`_table_text`): the layout of a table with more columns than the page is wide."""
+    from rich.cells import cell_len
+    from rich.table import Table
+
+    if title:
+        console.print(title, justify="center")
+    label = max((cell_len(c) for c in cols), default=0)
+    for k, row in enumerate(cells, 1):
+        block = Table(title=f"{k} of {len(cells)}", title_justify="left", show_header=False, expand=False)
+        block.add_column(no_wrap=True, min_width=label)
+        block.add_column(overflow="fold")
+        for c, v in zip(cols, row, strict=True):
+            block.add_row(c, v)
+        console.print(block)
+
+
 #: Values up to this long are kept on one line in a terminal table; longer columns wrap.
 _SHORT_CELL = 24
 
 
 def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, title: str | None,
                 *, to_file: bool) -> str:
+    """A rich table of ``rows``; one too wide for the page is laid out as records instead.
+
+    rich fits a wide table to the page by squeezing some columns to nothing and cropping the
+    rest at the edge, which hides values without a word (a summary's names, a coverage
+    matrix's last consortia). When the table cannot be drawn whole at the page's width,
+    each row is printed as its own two-column block of column and value, as ``psql``'s
+    expanded display does, so every value is shown."""
+    from rich.cells import cell_len
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
@@ -162,10 +189,10 @@ def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
     for i, c in enumerate(cols):
         # A column of short values (codes, counts, ids) is never squeezed: it keeps its longest
         # value whole, so a long list in another column wraps instead of hiding the codes.
-        longest = max((len(row[i]) for row in cells[:200]), default=0)
+        longest = max((cell_len(row[i]) for row in cells[:200]), default=0)
         wraps = c in wide or longest > _SHORT_CELL
         table.add_column(c, overflow="fold", no_wrap=not wraps,
-                         min_width=12 if wraps else max(min(len(c), 14), min(longest, _SHORT_CELL)))
+                         min_width=12 if wraps else max(min(cell_len(c), 14), min(longest, _SHORT_CELL)))
     for row in cells:
         table.add_row(*row)
     import shutil
@@ -173,7 +200,11 @@ def _table_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
     width = 200 if to_file else max(shutil.get_terminal_size((160, 40)).columns, 120)
     console = Console(file=io.StringIO(), width=width, force_terminal=False,
                       color_system=None, highlight=False, markup=False)
-    console.print(table)
+    needed = sum(col.min_width or 0 for col in table.columns) + 3 * len(cols) + 1
+    if rows and max(needed, Measurement.get(console, console.options, table).minimum) > width:
+        _print_records(console, cols, cells, title)
+    else:
+        console.print(table)
     if not rows:
         console.print("(no rows)")
     return console.file.getvalue()  # type: ignore[attr-defined]

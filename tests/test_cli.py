@@ -235,3 +235,31 @@ def test_summary_rejects_an_unknown_or_lapsed_consortium_as_gaps_does(demo_regis
     assert "'DEMO-LY2': a consortium in force on 2026-06-30 (this one is not: status or date)" in r.stderr
     r = run("summary", str(demo_registry), "-c", "DEMO-NN2", "--as-of", "2026-06-30", "--format", "json", "--lang", "en")
     assert r.exit_code == 0 and [row["consortium_id"] for row in json.loads(r.stdout)] == ["DEMO-NN2"]
+
+
+def test_a_table_too_wide_for_the_terminal_shows_every_value_as_records(demo_registry, monkeypatch):
+    """rich squeezes columns to nothing and crops the rest at the edge: a one-consortium
+    summary has twenty columns, so it is printed as column/value lines instead."""
+    monkeypatch.setenv("COLUMNS", "120")
+    whole = json.loads(run("summary", str(demo_registry), "--as-of", AS_OF, "-c", "DEMO-NN2", "--lang", "en",
+                           "--format", "json").stdout)[0]
+    text = run("summary", str(demo_registry), "--as-of", AS_OF, "-c", "DEMO-NN2", "--lang", "en").stdout
+    assert "1 of 1" in text
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    for column, value in whole.items():
+        assert any(column in line and str(value) in line for line in lines), (column, value)
+
+
+def test_a_table_that_fits_stays_a_table(demo_registry, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    text = run("deadlines", str(demo_registry), "--within", "2y", "--as-of", AS_OF, "--limit", "3").stdout
+    assert "1 of" not in text and "┃ due_on" in text
+
+
+def test_coverage_matrix_note_counts_the_matrix_rows(demo_registry):
+    args = ("coverage", str(demo_registry), "--chain", "NEV", "--by", "jurisdiction", "--as-of", AS_OF)
+    segments = {r["segment_id"] for r in json.loads(run(*args, "--format", "json").stdout)}
+    r = run(*args, "--limit", "3")
+    assert r.exit_code == 0 and f"(showing 3 of {len(segments)} rows; --limit 0 for all)" in r.stderr
+    assert "showing" not in run(*args).stderr  # the whole matrix by default

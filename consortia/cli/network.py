@@ -75,9 +75,15 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
     from ..io import atomic_path
     from ..output import emit
 
-    total = len(frame) if total is None else total
     limit = table_limit(limit, fmt, out)
-    shown = frame.head(limit) if limit else frame
+    if table_frame is not None and fmt == "table":
+        # The terminal shows ``table_frame`` (coverage's segments × scopes matrix), so the
+        # note counts its rows, not the long rows the files hold.
+        total = len(table_frame)
+        shown = table_frame.head(limit) if limit else table_frame
+    else:
+        total = len(frame) if total is None else total
+        shown = frame.head(limit) if limit else frame
     if fmt == "json":
         with progress.writing(len(shown), out):
             if out is not None and str(out) != "-":
@@ -88,9 +94,7 @@ def _emit(frame: Any, fmt: str, out: Path | None, limit: int | None, title: str,
                 for part in _json_chunks(shown):
                     click.echo(part, nl=False)
     else:  # emit says what it writes itself
-        rows = table_frame if table_frame is not None and fmt == "table" else shown
-        if table_frame is not None and limit:
-            rows = rows.head(limit)
+        rows = shown
         emit(rows.to_dict("records"), fmt, out=out, columns=list(rows.columns), table_columns=table_columns,
              title=title, echo=click.echo if fmt == "table" else None)
     note_shown(len(shown), total)
