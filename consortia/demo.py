@@ -118,6 +118,8 @@ _CONSORTIUM_EXTRA: dict[str, dict[str, str]] = {}
 _REPORTING: list[str] = []
 # (consortium_id, evaluated_on, grade, rectification_passed_on)
 _EVALUATIONS: list[tuple[str, str, str, str]] = []
+#: (consortium_id, unit key) -> joined_on / left_on other than joined on recognition and never left.
+_MEMBER_DATES: dict[tuple[str, str], dict[str, str]] = {}
 # (project_id, consortium_id, lead unit key, name, level, started_on, member unit keys)
 _PROJECTS: list[tuple[str, str, str, str, str, str, list[str]]] = []
 
@@ -207,6 +209,12 @@ _add("DEMO-NJ2", "南京软件产业创新联合体（无高校或科研院所�
 _add("DEMO-NJ3", "南京生物医药创新联合体（建设期满未终止）", "nanjing",
      _lead("NJ3L", "南京示范生物医药集团有限公司", "南京市"), _pool("NJ3M-", "南京市", "江宁", "eiu"),
      recognized_on="2022-05-01", agreement_signed_on="2022-03-01")
+# Nanjing: the lead handed over to another enterprise while the consortium operates (LEAD_CHANGE).
+_add("DEMO-NJ4", "南京智能制造创新联合体（运行期间更换牵头单位）", "nanjing",
+     _lead("NJ4L", "南京示范智能制造集团有限公司", "南京市"), _pool("NJ4M-", "南京市", "栖霞", "eiu"))
+_MEMBERS.append(("DEMO-NJ4", _lead("NJ4N", "南京接任智能装备股份有限公司", "南京市"), "lead", ""))
+_MEMBER_DATES[("DEMO-NJ4", "NJ4L")] = {"left_on": "2025-12-01"}
+_MEMBER_DATES[("DEMO-NJ4", "NJ4N")] = {"joined_on": "2025-12-01"}
 # Liaoyang: LY2 was revoked in 2024; its lead leads LY3, recognised within three years.
 _add("DEMO-LY2", "辽阳精细化工创新联合体（已撤销）", "liaoyang",
      _lead("LY2L", "辽阳示范精细化工集团有限公司", "辽阳市"), _LYP, recognized_on="2021-05-01",
@@ -244,7 +252,7 @@ def _showcase() -> dict[str, pd.DataFrame]:
                   **base, **_CONSORTIUM_EXTRA.get(cid, {})} for cid, name, j, rf, ex in _CONSORTIA]
     since = {c["consortium_id"]: c["recognized_on"] for c in consortia}
     members = [{"consortium_id": cid, "uscc": codes[k], "role": role, "exemption": ex, "joined_on": since[cid],
-                "segments": _SEGMENTS.get(k, "")} for cid, k, role, ex in _MEMBERS]
+                "segments": _SEGMENTS.get(k, ""), **_MEMBER_DATES.get((cid, k), {})} for cid, k, role, ex in _MEMBERS]
     members.append({"consortium_id": "DEMO-NN3", "uscc": bad, "role": "general", "joined_on": "2025-03-01"})
     reports = [r for c in consortia if c["consortium_id"] in _REPORTING
                for r in _reports(c["consortium_id"], c["jurisdiction"], c["recognized_on"])]

@@ -104,7 +104,7 @@ def implemented() -> set[str]:
 
 
 def _register_all() -> None:
-    from . import composition, identity, lead, lifecycle, membership, projects  # noqa: F401 - registers the rules
+    from . import composition, identity, lead, lifecycle, membership, projects, stability  # noqa: F401 - registers the rules
 
 
 def run_checks(registry: Registry, books: Rulebooks | None = None,

@@ -59,6 +59,9 @@ BY_SECTOR: Check = (f"a mapping of sectors ({_words('sector')}) to amounts in ä¸
                     lambda v: isinstance(v, dict) and bool(v)
                     and all(_in("sector")(k) and AMOUNT[1](a) for k, a in v.items()))
 
+DURING: Check = ("operation (while the consortium is in force) or projects (while it carries out a project)",
+                 lambda v: v in ("operation", "projects"))
+
 #: rule id -> (parameter -> its kind), and the groups of parameters of which one is needed.
 PARAMS: dict[str, dict[str, Check]] = {
     "MIN_MEMBERS": {"min": POSITIVE},
@@ -85,6 +88,7 @@ PARAMS: dict[str, dict[str, Check]] = {
     "LEGAL_STATUS": {"scope": TEXT},
     "PROJECT_LEAD": {"levels": PROJECT_LEVELS},
     "PROJECT_MEMBER_SHARE": {"levels": PROJECT_LEVELS, "min_share": SHARE},
+    "LEAD_CHANGE": {"during": DURING, "levels": PROJECT_LEVELS, "remedy": TEXT},
 }
 #: Parameters a rule cannot run without: every name of one tuple is needed, or one of a set.
 REQUIRED: dict[str, tuple[tuple[str, ...] | frozenset[str], ...]] = {
@@ -97,6 +101,7 @@ REQUIRED: dict[str, tuple[tuple[str, ...] | frozenset[str], ...]] = {
     "LEAD_REVENUE": (frozenset({"min", "by_sector"}),),
     "LEAD_RD_STAFF": (("min",),),
     "LEAD_PLATFORM": (("min_level",),),
+    "LEAD_CHANGE": (("during",),),
 }
 
 
