@@ -1293,8 +1293,9 @@ def generate(
     units sit in one, 27 % in two or three, 3 % in four to six and 3.6 % are
     hubs in seven or more (a quarter to a third of universities and
     institutes) that hold about half of all memberships. A ratio nearer 1.5
-    (say ``units_per_consortium=20``) drops the hubs. The snapshot date is
-    :data:`AS_OF`.
+    (say ``units_per_consortium=20``) drops the hubs. About one consortium in a
+    hundred has handed its lead over to a core enterprise (:func:`_lead_handovers`).
+    The snapshot date is :data:`AS_OF`.
 
     >>> tables = generate(50, seed=1)
     >>> sorted(tables) == sorted(COLUMNS)
@@ -1414,6 +1415,7 @@ def generate(
         "joined_on": _iso(joined[row_src])[mem_order],
         "left_on": _iso(left[row_src])[mem_order],
     })
+    memberships = _lead_handovers(memberships, consortia, units, seed, as_of)
     reports = _annual_reports(jur, recognized, last_active, cid, corder, rng, as_of)
     projects, project_members = _projects(b, cons, unit, role, codes, cid, cpos, ch, rng, as_of)
     return {
@@ -1426,6 +1428,55 @@ def generate(
         "projects": projects,
         "project_members": project_members,
     }
+
+
+#: Share of consortia in force, a year old or more, whose lead handed over to a core enterprise.
+HANDOVER_SHARE = 0.01
+
+
+def _days(iso: pd.Series) -> np.ndarray:
+    """Day numbers of ISO date strings ('' as :data:`_MISSING`)."""
+    out = np.full(len(iso), _MISSING, dtype=np.int64)
+    ok = (iso != "").to_numpy()
+    out[ok] = iso[ok].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return out
+
+
+def _lead_handovers(memberships: pd.DataFrame, consortia: pd.DataFrame, units: pd.DataFrame, seed: int,
+                    as_of: int) -> pd.DataFrame:
+    """Hand the lead of about :data:`HANDOVER_SHARE` of the consortia to one of their core
+    enterprises: the lead's membership and the enterprise's core one end on a day after
+    recognition, and a lead membership of the enterprise begins that day (the pattern the
+    Nanjing, Liuzhou and Liaoyang texts restrict, ``LEAD_CHANGE``). Drawn from a generator
+    of its own, so the rest of the registry is what the seed gave before."""
+    rng = np.random.default_rng([seed, 0x1EAD])
+    rec = _days(consortia["recognized_on"])
+    eligible = consortia["status"].isin(["active", "rectifying"]).to_numpy() & (rec != _MISSING) & (rec <= as_of - 365)
+    chosen = set(consortia["consortium_id"].to_numpy()[eligible & (rng.random(len(consortia)) < HANDOVER_SHARE)])
+    if not chosen:
+        return memberships
+    m = memberships
+    open_ = (m["left_on"] == "").to_numpy() & m["consortium_id"].isin(chosen).to_numpy()
+    enterprise = m["uscc"].map(units.drop_duplicates("uscc").set_index("uscc")["type"]).to_numpy() == "enterprise"
+    leads = m[open_ & (m["role"] == "lead").to_numpy()].drop_duplicates("consortium_id")
+    cores = m[open_ & (m["role"] == "core").to_numpy() & enterprise].drop_duplicates("consortium_id")
+    pair = leads.reset_index().merge(cores.reset_index(), on="consortium_id", suffixes=("_lead", "_core"))
+    if pair.empty:
+        return memberships
+    start = pd.Series(rec, index=consortia["consortium_id"]).loc[pair["consortium_id"]].to_numpy()
+    start = np.maximum.reduce([start, _days(pair["joined_on_lead"]), _days(pair["joined_on_core"])]) + 180
+    day = start + np.floor(rng.random(len(pair)) * np.maximum(as_of - start, 0)).astype(np.int64)
+    ok = day < as_of
+    pair, day = pair[ok], day[ok]
+    on = _iso(day)
+    m = m.copy()
+    m.loc[pair["index_lead"].to_numpy(), "left_on"] = on
+    m.loc[pair["index_core"].to_numpy(), "left_on"] = on
+    new = m.loc[pair["index_core"].to_numpy()].assign(role="lead", joined_on=on, left_on="")
+    # Each new lead membership right after the core one it follows.
+    order = np.r_[np.arange(len(m)), pair["index_core"].to_numpy() + 0.5]
+    out = pd.concat([m, new], ignore_index=True)
+    return out.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
 def _units_table(

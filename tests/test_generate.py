@@ -82,7 +82,10 @@ def test_references_resolve(reg: dict[str, pd.DataFrame]) -> None:
     assert cons["consortium_id"].is_unique
     assert mem["uscc"].isin(units["uscc"]).all()
     assert mem["consortium_id"].isin(cons["consortium_id"]).all()
-    assert not mem.duplicated(["consortium_id", "uscc"]).any()
+    assert not mem.duplicated(["consortium_id", "uscc", "joined_on"]).any()  # the memberships' key
+    # A unit is in a consortium once, except a core enterprise that took over as lead (a second row).
+    again = mem[mem.duplicated(["consortium_id", "uscc"], keep=False)]
+    assert set(again["role"]) == {"core", "lead"} and again.groupby(["consortium_id", "uscc"]).size().eq(2).all()
     assert units["uscc"].isin(mem["uscc"]).all()  # no unit outside every consortium
     assert reg["evaluations"]["consortium_id"].isin(cons["consortium_id"]).all()
     assert reg["annual_reports"]["consortium_id"].isin(cons["consortium_id"]).all()
@@ -111,7 +114,7 @@ def test_member_segments_belong_to_the_consortium_chain(reg: dict[str, pd.DataFr
 
 def test_every_consortium_has_a_lead_and_tiers(reg: dict[str, pd.DataFrame]) -> None:
     mem = reg["memberships"]
-    leads = mem[mem["role"] == "lead"].groupby("consortium_id").size()
+    leads = mem[(mem["role"] == "lead") & (mem["left_on"] == "")].groupby("consortium_id").size()
     assert set(leads.index) == set(reg["consortia"]["consortium_id"])
     two = leads[leads == 2].index
     assert len(two) > 0
@@ -206,8 +209,11 @@ def test_money_and_flags_in_canonical_form(reg: dict[str, pd.DataFrame]) -> None
 
 
 def test_leads_mostly_meet_their_thresholds_some_just_miss(reg: dict[str, pd.DataFrame]) -> None:
-    mem = reg["memberships"].merge(reg["consortia"][["consortium_id", "jurisdiction"]], on="consortium_id")
-    leads = mem[mem["role"] == "lead"].join(reg["units"].set_index("uscc"), on="uscc")
+    mem = reg["memberships"].merge(reg["consortia"][["consortium_id", "jurisdiction", "recognized_on"]],
+                                   on="consortium_id")
+    # The leads a consortium was recognised with (a later lead took over from a core tier: see below).
+    founding = (mem["role"] == "lead") & (mem["joined_on"] == mem["recognized_on"])
+    leads = mem[founding].join(reg["units"].set_index("uscc"), on="uscc")
     revenue_min = leads["jurisdiction"].map({"guangxi": 100000.0, "nanning": 60000.0, "liuzhou": 50000.0})
     revenue_min[(leads["jurisdiction"] == "liuzhou") & (leads["sector"] == "tech_services")] = 10000.0
     staff_min = leads["jurisdiction"].map({"guangxi": 30.0, "nanning": 20.0, "liuzhou": 20.0})
@@ -302,3 +308,21 @@ def test_generate_writes_into_an_empty_or_unrelated_folder(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notes.md", "report.xlsx", *(f"{t}.csv" for t in COLUMNS)])
     r = _generate("--out", str(tmp_path))  # now it holds a registry
     assert r.exit_code == 2 and "and 3 more" in r.stderr
+
+
+def test_a_few_leads_hand_over_to_a_core_enterprise(reg: dict[str, pd.DataFrame]) -> None:
+    """About one consortium in a hundred (of those in force a year or more): the lead's
+    membership and a core enterprise's end on one day after recognition, and the
+    enterprise's lead membership begins that day (what LEAD_CHANGE looks for)."""
+    mem, cons = reg["memberships"], reg["consortia"].set_index("consortium_id")
+    core_end = mem[(mem["role"] == "core") & (mem["left_on"] != "")][["consortium_id", "uscc", "left_on"]]
+    new = mem[mem["role"] == "lead"].merge(core_end.rename(columns={"left_on": "joined_on"}))
+    assert 0 < len(new) <= 0.03 * len(cons)
+    assert (new["left_on"] == "").all()
+    units = reg["units"].set_index("uscc")
+    for row in new.itertuples():
+        before = mem[(mem["consortium_id"] == row.consortium_id) & (mem["left_on"] == row.joined_on)]
+        assert set(before["role"]) == {"lead", "core"}
+        assert before.loc[before["role"] == "core", "uscc"].tolist() == [row.uscc]
+        assert units.loc[row.uscc, "type"] == "enterprise"
+        assert row.joined_on > cons.loc[row.consortium_id, "recognized_on"]

@@ -57,7 +57,9 @@ def _changes(ctx: Context, cons: pd.DataFrame) -> pd.DataFrame:
              leads[joined.to_numpy()].assign(change="joined", on=lambda f: f["joined_on"])]
     out = pd.concat(parts, ignore_index=True)
     out["undated"] = out["consortium_id"].map(cons.set_index("consortium_id")["recognized_on"]).isna().to_numpy()
-    return out[cols].sort_values(["consortium_id", "on", "uscc", "change"], kind="stable", ignore_index=True)
+    # On one day the lead that left is named before the one that came.
+    out["_first"] = (out["change"] == "joined").to_numpy()
+    return out.sort_values(["consortium_id", "on", "_first", "uscc"], kind="stable", ignore_index=True)[cols]
 
 
 def _event(name: str, uscc: str, change: str, on: Any) -> str:
