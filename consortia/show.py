@@ -112,6 +112,12 @@ def describe(registry: Registry, books: Rulebooks, kind: str, ident: str,
         return f.consortium_id == key or key in records
 
     info["findings"] = [f.to_dict() for f in findings if names_it(f)]
+    # A text not in force on the date (TEXT_NOT_IN_FORCE names no record): said for the
+    # jurisdictions the record's memberships are in, without the registry-wide count.
+    mine = {m.get("jurisdiction") for m in members}
+    info["texts_not_in_force"] = [
+        {k: f.details[k] for k in ("state", "in_force_from", "valid_until")} | {"jurisdiction": f.jurisdiction}
+        for f in findings if f.rule == "TEXT_NOT_IN_FORCE" and f.jurisdiction in mine]
     return info
 
 
@@ -132,6 +138,11 @@ def render(info: dict[str, Any], fmt: str) -> str:
     for k in ("active_consortia", "active_members", "same_body_as"):
         if k in info:
             rec.add_row(k, ", ".join(info[k]) if isinstance(info[k], list) else str(info[k]))
+    for t in info.get("texts_not_in_force", []):
+        period = " to ".join(d for d in (t["in_force_from"], t["valid_until"]) if d)
+        state = "lapsed" if t["state"] == "lapsed" else "not yet in force"
+        rec.add_row("text not in force", f"{t['jurisdiction']}: {state} as of {info['as_of']} (in force {period}); "
+                                          "its findings are marked text_in_force: false")
     console.print(rec)
     mem = Table(title=f"memberships (active as of {info['as_of']})")
     cols = [c for c in ("consortium_id", "uscc", "name", "role", "jurisdiction", "joined_on", "left_on", "active")

@@ -263,3 +263,21 @@ def test_coverage_matrix_note_counts_the_matrix_rows(demo_registry):
     r = run(*args, "--limit", "3")
     assert r.exit_code == 0 and f"(showing 3 of {len(segments)} rows; --limit 0 for all)" in r.stderr
     assert "showing" not in run(*args).stderr  # the whole matrix by default
+
+
+def test_check_says_on_stderr_when_a_text_was_not_in_force(demo_registry):
+    r = run("check", str(demo_registry), "--as-of", "2026-06-30", "--limit", "1")
+    assert r.exit_code == 1 and "Note: The Liaoyang text" in r.stderr and "2026-05-22" in r.stderr
+    assert "Note:" not in run("check", str(demo_registry), "--as-of", "2026-05-01", "--limit", "1").stderr
+
+
+def test_show_says_when_the_records_text_was_not_in_force(demo_registry):
+    def texts(cid: str) -> list[dict[str, str]]:
+        r = run("show", "consortium", cid, "-r", str(demo_registry), "--as-of", "2026-06-30", "--format", "json")
+        return json.loads(r.stdout)["texts_not_in_force"]
+
+    assert texts("DEMO-LY1") == [{"state": "lapsed", "in_force_from": "2023-05-23", "valid_until": "2026-05-22",
+                                  "jurisdiction": "liaoyang"}]
+    assert texts("DEMO-NJ1") == []
+    table = run("show", "consortium", "DEMO-LY1", "-r", str(demo_registry), "--as-of", "2026-06-30").stdout
+    assert "liaoyang: lapsed as of 2026-06-30 (in force 2023-05-23 to 2026-05-22)" in table

@@ -76,6 +76,9 @@ def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, lim
          title=("问题清单" if lang == "zh" else "findings") if fmt == "xlsx" else title,
          echo=click.echo if fmt == "table" else None)
     note_shown(len(shown), len(findings), "findings", ", or --format json|csv|xlsx --out FILE for the report")
+    for f in findings:  # a terminal table may not reach these warnings: each is said once more
+        if f.rule == "TEXT_NOT_IN_FORCE":
+            click.echo(f"Note: {f.message}", err=True)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
     sys.exit(exit_code_for(findings))

@@ -21,6 +21,7 @@ from ..registry import Registry, gc_paused
 from ..state import active_consortia, active_memberships, as_timestamp
 from .parallel import run_split, workers_for
 from .rulebook import Rule, Rulebook, Rulebooks, load_rulebooks
+from .validity import mark_lapsed_texts
 
 __all__ = ["RULES", "Context", "register", "run_checks"]
 
@@ -139,5 +140,8 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
 
         findings = run_split([run for _, run in todo], started, workers_for(len(registry.memberships), len(todo), workers),
                              prepare=shared)
+        if rules is None:  # a full audit says which texts were not in force on the date
+            records = ctx.in_force()["jurisdiction"].value_counts().to_dict()
+            findings = mark_lapsed_texts(findings, books, records, ts)
         progress.step(f"sorting {len(findings):,} findings")
         return sort_findings(findings)
