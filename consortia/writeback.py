@@ -5,9 +5,11 @@ its line endings and quoting), the new rows appended in the same conventions
 and the header's language, and a column the new rows need added at the end of
 the header line only. A workbook keeps its other sheets; values are written as
 text, never as formulas. A workbook is saved again whole (by openpyxl), which
-would drop the results its formulas last computed (what the reader reads), its
-charts, images and pivot tables: such a workbook is refused, with nothing
-written, rather than damaged.
+would drop the results its formulas last computed (what the reader reads) and
+every part openpyxl does not model (charts, images, sparklines, form controls,
+embedded objects …; :mod:`consortia.xlsx_resave` lists them): such a workbook
+is refused, with nothing written, rather than damaged. Notes survive a re-save
+and are allowed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,7 @@ from .io import atomic_path, atomic_write_bytes
 from .loaders.sources import separator_line
 from .registry import Registry
 from .schema import ENUMS, TABLES
+from .xlsx_resave import refuse_lossy_resave
 
 __all__ = ["append_memberships"]
 
@@ -116,36 +118,15 @@ def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None: 
     atomic_write_bytes(path, bom + "".join(parts).encode(codec))
 
 
-#: Parts of a workbook that openpyxl does not read, and so would drop on saving it again.
-_LOST_ON_RESAVE = {"xl/drawings/": "drawings or images", "xl/charts/": "charts", "xl/media/": "images",
-                   "xl/pivotTables/": "pivot tables", "xl/slicers/": "slicers"}
-
-
-def _refuse_lossy_resave(path: Path) -> None:
-    """Refuse (before touching anything) a workbook whose re-saving would lose what it holds."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InputError(Problem(path.name, None, None, None, f"not a readable .xlsx workbook ({exc})")) from None
-    lost = sorted({what for prefix, what in _LOST_ON_RESAVE.items() if any(n.startswith(prefix) for n in names)})
-    if lost:
-        raise InputError(Problem(
-            path.name, None, None, None,
-            f"add-member would have to save this workbook again, which would drop its {', '.join(lost)}: "
-            f"keep the registry as a CSV folder or in a workbook of data only; nothing was written"))
-
-
 def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import load_workbook
 
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError(Problem(path.name, None, None, None,
                                  "add-member writes to CSV folders and .xlsx workbooks; save this workbook as .xlsx"))
-    _refuse_lossy_resave(path)
-    wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    refuse_lossy_resave(path)
+    # rich_text: without it openpyxl flattens text with mixed formatting (a bold word in a cell) to plain text.
+    wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
     formulas = [f"{w.title}!{c.coordinate}" for w in wb.worksheets for row in w.iter_rows() for c in row
                 if c.data_type == "f"][:4]
     if formulas:
