@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from .csv_style import CsvStyle, line_ending, read_style, split_bom
 from .errors import InputError, Problem
 from .io import atomic_path, atomic_write_bytes
 from .loaders.sources import separator_line
@@ -75,47 +76,39 @@ def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) ->
 
 def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
     """Append the rows' lines to the file's bytes, which stay as they were (line endings,
-    quoting, a BOM, a last line without its newline): only new columns, if any, are
-    added to the end of the header line (rows above them read them as empty). New lines
-    end as the header line does (CRLF or LF), and quote every field when the header does."""
+    quoting, a BOM and its byte order, a last line without its newline): only new columns,
+    if any, are added to the end of the header line (rows above them read them as empty).
+    New lines follow the file's conventions (:mod:`consortia.csv_style`)."""
     raw = path.read_bytes()
-    codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else b""
+    bom, codec = split_bom(raw, encoding)
     whole = raw[len(bom):].decode(codec)
     # A file that declares its separator on an Excel "sep=X" first line keeps the line and the separator.
     delim, skip = separator_line(whole)
     prefix, text = whole[:skip], whole[skip:]
-    first, newline, rest = text.partition("\n")
-    cr = "\r" if first.endswith("\r") else ""
-    head = first[: len(first) - len(cr)]
+    newline = line_ending(text)
+    head, ending, body = text.partition(newline)
     headers = next(csv.reader([head], delimiter=delim), [])
-    if next(csv.reader(io.StringIO(text), delimiter=delim), []) != headers:  # a header cell spanning lines: keep it whole
+    # newline="": a lone CR ends a line here as it does for pandas
+    if next(csv.reader(io.StringIO(text, newline=""), delimiter=delim), []) != headers:
         raise InputError(Problem(path.name, 1, None, None,
                                  "a header cell holds a line break; add-member cannot append safely to this file"))
-    quote_all = bool(headers) and head == delim.join(f'"{h}"' for h in headers)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delim, lineterminator=cr + "\n",
-                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
-
-    def line(values: list[str]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow(values)
-        return out.getvalue()
-
+    style = read_style(head, headers, body, delim, newline)
     new_headers = [names[col] for col in needed]
     mapping = {**mapping, **{col: names[col] for col in needed}}
-    if new_headers:
-        text = head + (delim if head else "") + line(new_headers)[: -len(cr + "\n")] + cr + newline + rest
-    headers = headers + new_headers
-    parts = [prefix, text, "" if not text or text.endswith("\n") else cr + "\n"]
+    lines = []
     for r in rows:
-        values = [""] * len(headers)
+        values = [""] * (len(headers) + len(new_headers))
         for col in _COLUMNS:
-            if col in mapping and mapping[col] in headers:
-                values[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
-        parts.append(line(values))
-    atomic_write_bytes(path, bom + "".join(parts).encode(codec))
+            if col in mapping and mapping[col] in headers + new_headers:
+                values[(headers + new_headers).index(mapping[col])] = _text(col, r.get(col), chinese)
+        lines.append(style.line(values) + newline)
+    tail = "" if not text or text.endswith(("\n", "\r")) else newline
+    if not new_headers:  # the old bytes are left exactly as they were, the new ones appended
+        atomic_write_bytes(path, raw + (tail + "".join(lines)).encode(codec))
+        return
+    header_style = CsvStyle(delim, newline, quote_default=style.header_quoted)
+    head = head + (delim if head else "") + header_style.line(new_headers, start=len(headers))
+    atomic_write_bytes(path, bom + (prefix + head + ending + body + tail + "".join(lines)).encode(codec))
 
 
 def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
