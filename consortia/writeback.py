@@ -50,16 +50,6 @@ def _text(column: str, value: Any, chinese: bool) -> str:
     return str(value)
 
 
-def _layout(headers: list[str], mapping: dict[str, str], chinese: bool) -> tuple[list[str], dict[str, int]]:
-    """The header row after adding any column the new rows need, and where each goes."""
-    headers = list(headers)
-    where: dict[str, int] = {}
-    for col in _COLUMNS:
-        if col in mapping and mapping[col] in headers:
-            where[col] = headers.index(mapping[col])
-    return headers, where
-
-
 def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append ``rows`` (canonical membership dicts) to the memberships table's source."""
     info = registry.sources.get("memberships")
