@@ -149,3 +149,17 @@ def test_rules_ids_lists_every_rule_id_with_its_parameters():
 def test_deadlines_window_past_a_century_is_a_usage_error(tmp_path):
     r = CliRunner().invoke(main, ["deadlines", str(tmp_path), "--within", "8000y"])
     assert r.exit_code == 2 and "100y" in r.stderr and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(("new", "says"), [
+    ("by_sector: {manufacturing: 50000, retail: 10000}", "rules.LEAD_REVENUE.params.by_sector.retail: 'retail': a sector"),
+    ("by_sector: {manufacturing: -5, tech_services: 10000}",
+     "rules.LEAD_REVENUE.params.by_sector.manufacturing: '-5': an amount in 万元, 0 or more"),
+])
+def test_a_bad_entry_of_a_mapping_is_named_by_its_key(new, says):
+    liuzhou = resources.files("consortia.rules").joinpath("books", "liuzhou.yaml").read_text(encoding="utf-8")
+    old = "by_sector: {manufacturing: 50000, tech_services: 10000}"
+    assert old in liuzhou
+    found = problems(liuzhou.replace(old, new))
+    line = liuzhou.split(old)[0].count("\n") + 1
+    assert any(says in p and f"row {line}," in p for p in found), found
