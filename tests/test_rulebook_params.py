@@ -163,3 +163,28 @@ def test_a_bad_entry_of_a_mapping_is_named_by_its_key(new, says):
     found = problems(liuzhou.replace(old, new))
     line = liuzhou.split(old)[0].count("\n") + 1
     assert any(says in p and f"row {line}," in p for p in found), found
+
+
+@pytest.mark.parametrize(("written", "suggested"), [
+    ("MIN_MEMBER", "MIN_MEMBERS"), ("member_cap", "MEMBER_CAP"), ("LEAD_SINGEL", "LEAD_SINGLE"),
+    ("USCC_INVALD", "USCC_INVALID"), ("TOTALLY_NEW", None),
+])
+def test_an_unknown_rule_id_suggests_the_closest_known_one(tmp_path, written, suggested):
+    bad = tmp_path / "r.yaml"
+    bad.write_text(NANNING.replace("- id: MIN_MEMBERS", f"- id: {written}", 1), encoding="utf-8")
+    line = NANNING.split("- id: MIN_MEMBERS")[0].count("\n") + 1
+    for args in (["rules", "--rules", str(bad)], ["check", str(tmp_path), "--rules", str(bad)]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+        said = next(ln for ln in r.stderr.splitlines() if f"'{written}'" in ln)
+        assert f"row {line}, column rules[1].id: '{written}': a known rule id" in said
+        if suggested:
+            assert f"did you mean {suggested}?" in said
+        else:
+            assert "did you mean" not in said
+
+
+def test_rules_ids_help_says_what_it_prints():
+    r = CliRunner().invoke(main, ["rules", "--help"])
+    text = " ".join(r.stdout.split())
+    assert "the id, a tab, then the parameters it takes, comma-separated ('-' for none)" in text

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, did_you_mean
 from .params import param_problems
 
 __all__ = [
@@ -221,7 +221,8 @@ def _parse_rule(r: _Reader, node: yaml.Node, document: str, at: str) -> Rule | N
         return None
     rule_id = r.text(f, "id", node, at=at)
     if rule_id is not None and rule_id not in RULE_IDS:
-        r.problem(f["id"], f"{at}.id", rule_id, "a known rule id (`consortia rules --ids` lists them)")
+        r.problem(f["id"], f"{at}.id", rule_id,
+                  f"a known rule id{did_you_mean(rule_id, RULE_IDS)} (`consortia rules --ids` lists them)")
         rule_id = None
     if rule_id is not None:
         at = f"rules.{rule_id}"
