@@ -24,6 +24,7 @@ import yaml
 
 from ..errors import InputError, Problem, did_you_mean
 from .params import param_problems
+from .yaml_reader import Reader, node_at
 
 __all__ = [
     "RULE_IDS",
@@ -130,90 +131,12 @@ class Rulebooks(Mapping[str, Rulebook]):
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Reader:
-    """Turns a composed YAML tree into Python values, remembering line numbers
-    so that a malformed rulebook gets an error naming the key path and its line
-    (``rules.MEMBER_CAP.params.max``, ``rules[3].id``, ``aliases[2]``)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self.failed: set[str] = set()  # the paths whose values could not be read (already reported)
-        self._scalars = yaml.SafeLoader("")  # one constructor for every scalar (a loader is costly to make)
-
-    def problem(self, node: yaml.Node | None, path: str, value: object, expected: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else None
-        shown = None if value is None else str(value)
-        self.problems.append(Problem(self.source, line, path, shown, expected))
-
-    def value(self, node: yaml.Node, path: str = "value") -> Any:
-        if isinstance(node, yaml.MappingNode):
-            pairs = [(self.value(k, path), v) for k, v in node.value]
-            return {k: self.value(v, f"{path}.{k}") for k, v in pairs}
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-        try:
-            return self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
-        except (ValueError, TypeError, yaml.YAMLError) as exc:  # 2025-02-30 reads as a date, then fails
-            self.failed.add(path)
-            what = "a date that exists, as YYYY-MM-DD" if node.tag == _TIMESTAMP else "a valid value"
-            self.problem(node, path, getattr(node, "value", None), f"{what} ({exc})")
-            return None
-
-    def fields(self, node: yaml.Node, where: str) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, where, None, "expected a mapping of keys to values")
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for k, v in node.value:
-            out[str(self.value(k, where))] = v
-        return out
-
-    def text(self, fields: dict[str, yaml.Node], key: str, parent: yaml.Node, *,
-             required: bool = True, at: str = "") -> str | None:
-        node = fields.get(key)
-        path = f"{at}.{key}" if at else key
-        if node is None:
-            if required:
-                self.problem(parent, path, None, f"missing required key '{key}'")
-            return None
-        value = self.value(node, path)
-        if value is None:
-            if required:
-                self.problem(node, path, None, f"'{key}' must not be empty")
-            return None
-        if isinstance(value, (dict, list)):
-            self.problem(node, path, value, f"'{key}' must be text")
-            return None
-        return str(value)
-
-
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_PATH_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
-
-
-def _node_at(node: yaml.Node, path: str) -> yaml.Node | None:
-    """The node at ``path`` below ``node`` (``types[2]``, ``groups.other[0]``), or None."""
-    for m in _PATH_STEP.finditer(path):
-        key, index = m.groups()
-        if key is not None and isinstance(node, yaml.MappingNode):
-            found = [v for k, v in node.value if str(getattr(k, "value", "")) == key]
-        elif index is not None and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
-            found = [node.value[int(index)]]
-        else:
-            return None
-        if not found:
-            return None
-        node = found[0]
-    return node
-
-
 _TOP_KEYS = {"jurisdiction", "name_zh", "name_en", "aliases", "level", "parent", "province",
              "city", "division_code", "document", "rules", "common"}
 _RULE_KEYS = {"id", "severity", "in_principle", "params", "citation", "note"}
 
 
-def _parse_rule(r: _Reader, node: yaml.Node, document: str, at: str) -> Rule | None:
+def _parse_rule(r: Reader, node: yaml.Node, document: str, at: str) -> Rule | None:
     """One item of ``rules`` (at ``rules[i]``); once its id is known its problems are named
     ``rules.ID.…``, which says which rule without counting items."""
     f = r.fields(node, at)
@@ -248,7 +171,7 @@ def _parse_rule(r: _Reader, node: yaml.Node, document: str, at: str) -> Rule | N
     if rule_id is not None:
         where = f.get("params", node)  # a problem of no one parameter is on the params key (or the rule)
         for name, value, expected in param_problems(rule_id, params):
-            found = _node_at(where, name) if name and params else None
+            found = node_at(where, name) if name and params else None
             r.problem(found or where, f"{at}.params.{name}" if name else f"{at}.params", value, expected)
     article = quote = None
     if "citation" not in f:
@@ -268,7 +191,7 @@ DOCUMENT_DATES = ("in_force_from", "valid_until")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _document_dates(r: _Reader, node: yaml.Node, document: Mapping[str, Any]) -> None:
+def _document_dates(r: Reader, node: yaml.Node, document: Mapping[str, Any]) -> None:
     """Each document date is a date that exists, and they come in order: a text cannot
     lapse before it comes into force. (YAML reads 2025-05-30 as a date; a quoted one is
     read here the same way.)"""
@@ -304,7 +227,7 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
 
     Raises :class:`InputError` listing every malformed key with its line.
     """
-    r = _Reader(source)
+    r = Reader(source)
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -362,7 +285,7 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
         aliases = []
     for i, alias in enumerate(aliases):
         if not isinstance(alias, (str, int)) or isinstance(alias, bool) or not str(alias).strip():
-            r.problem(_node_at(top["aliases"], f"[{i}]"), f"aliases[{i}]", alias, "a name (text)")
+            r.problem(node_at(top["aliases"], f"[{i}]"), f"aliases[{i}]", alias, "a name (text)")
     if r.problems:
         raise InputError(r.problems)
     return Rulebook(
