@@ -203,13 +203,16 @@ def param_problems(rule_id: str, params: Mapping[str, Any]) -> list[tuple[str | 
         if check is None:
             allowed = ", ".join(known) or "none"
             out.append((str(name), value, f"a parameter {rule_id} reads (allowed: {allowed})"))
-        elif not check.ok(value):
+            continue
+        # A kind may still be declared as a plain (expected, test) pair: it has no item check.
+        expected, ok, *more = check
+        if not ok(value):
             bad.add(str(name))
-            items = check.items(value) if check.items is not None else []
+            items = more[0](value) if more and more[0] is not None else []
             if items:
-                out.extend((f"{name}{at}", v, expected) for at, v, expected in items)
+                out.extend((f"{name}{at}", v, e) for at, v, e in items)
             else:
-                out.append((str(name), value, check.expected))
+                out.append((str(name), value, expected))
     for need in REQUIRED.get(rule_id, ()):
         if isinstance(need, frozenset):
             if not need & set(params):
