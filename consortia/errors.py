@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -22,7 +24,17 @@ __all__ = [
     "OutputError",
     "Problem",
     "Refusal",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """``"; did you mean X?"`` for the choice closest to a mistyped ``value`` (``""`` when none is
+    close), so that an error names the fix and not only the fault. Case is ignored in comparing
+    (``member_cap`` is MEMBER_CAP mistyped) and the choice is named as it is spelled."""
+    spelled = {c.casefold(): c for c in choices}
+    close = difflib.get_close_matches(value.casefold(), spelled, n=1)
+    return f"; did you mean {spelled[close[0]]}?" if close else ""
 
 
 class ConsortiaError(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "DATE_DTYPE",
     "ENUMS",
     "REQUIRED_TABLES",
     "TABLES",
@@ -22,6 +23,11 @@ __all__ = [
 
 #: Controlled vocabularies: canonical value -> accepted spellings (besides the
 #: canonical value itself). Matching ignores case, width and surrounding spaces.
+#: How date columns are held: at microsecond resolution, because nanoseconds (pandas' old default)
+#: end on 2262-04-11 and registries hold later dates in earnest (a sanction or an agreement "until
+#: 2300-01-01", 9999-12-31 for "no end"). Microseconds hold every date of years 1 to 9999.
+DATE_DTYPE = "datetime64[us]"
+
 ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     "unit_type": {
         "enterprise": ("企业", "公司"),

@@ -5,9 +5,11 @@ its line endings and quoting), the new rows appended in the same conventions
 and the header's language, and a column the new rows need added at the end of
 the header line only. A workbook keeps its other sheets; values are written as
 text, never as formulas. A workbook is saved again whole (by openpyxl), which
-would drop the results its formulas last computed (what the reader reads), its
-charts, images and pivot tables: such a workbook is refused, with nothing
-written, rather than damaged.
+would drop the results its formulas last computed (what the reader reads) and
+every part openpyxl does not model (charts, images, sparklines, form controls,
+embedded objects …; :mod:`consortia.xlsx_resave` lists them): such a workbook
+is refused, with nothing written, rather than damaged. Notes survive a re-save
+and are allowed.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .csv_style import CsvStyle, line_ending, read_style, split_bom
 from .errors import InputError, Problem
 from .io import atomic_path, atomic_write_bytes
 from .loaders.sources import separator_line
 from .registry import Registry
 from .schema import ENUMS, TABLES
+from .xlsx_resave import refuse_lossy_resave
 
 __all__ = ["append_memberships"]
 
@@ -47,16 +50,6 @@ def _text(column: str, value: Any, chinese: bool) -> str:
     return str(value)
 
 
-def _layout(headers: list[str], mapping: dict[str, str], chinese: bool) -> tuple[list[str], dict[str, int]]:
-    """The header row after adding any column the new rows need, and where each goes."""
-    headers = list(headers)
-    where: dict[str, int] = {}
-    for col in _COLUMNS:
-        if col in mapping and mapping[col] in headers:
-            where[col] = headers.index(mapping[col])
-    return headers, where
-
-
 def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append ``rows`` (canonical membership dicts) to the memberships table's source."""
     info = registry.sources.get("memberships")
@@ -73,69 +66,39 @@ def append_memberships(registry: Registry, rows: Sequence[Mapping[str, Any]]) ->
 
 def _append_csv(path, encoding, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
     """Append the rows' lines to the file's bytes, which stay as they were (line endings,
-    quoting, a BOM, a last line without its newline): only new columns, if any, are
-    added to the end of the header line (rows above them read them as empty). New lines
-    end as the header line does (CRLF or LF), and quote every field when the header does."""
+    quoting, a BOM and its byte order, a last line without its newline): only new columns,
+    if any, are added to the end of the header line (rows above them read them as empty).
+    New lines follow the file's conventions (:mod:`consortia.csv_style`)."""
     raw = path.read_bytes()
-    codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    bom = b"\xef\xbb\xbf" if encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else b""
+    bom, codec = split_bom(raw, encoding)
     whole = raw[len(bom):].decode(codec)
     # A file that declares its separator on an Excel "sep=X" first line keeps the line and the separator.
     delim, skip = separator_line(whole)
     prefix, text = whole[:skip], whole[skip:]
-    first, newline, rest = text.partition("\n")
-    cr = "\r" if first.endswith("\r") else ""
-    head = first[: len(first) - len(cr)]
+    newline = line_ending(text)
+    head, ending, body = text.partition(newline)
     headers = next(csv.reader([head], delimiter=delim), [])
-    if next(csv.reader(io.StringIO(text), delimiter=delim), []) != headers:  # a header cell spanning lines: keep it whole
+    # newline="": a lone CR ends a line here as it does for pandas
+    if next(csv.reader(io.StringIO(text, newline=""), delimiter=delim), []) != headers:
         raise InputError(Problem(path.name, 1, None, None,
                                  "a header cell holds a line break; add-member cannot append safely to this file"))
-    quote_all = bool(headers) and head == delim.join(f'"{h}"' for h in headers)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delim, lineterminator=cr + "\n",
-                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
-
-    def line(values: list[str]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow(values)
-        return out.getvalue()
-
+    style = read_style(head, headers, body, delim, newline)
     new_headers = [names[col] for col in needed]
     mapping = {**mapping, **{col: names[col] for col in needed}}
-    if new_headers:
-        text = head + (delim if head else "") + line(new_headers)[: -len(cr + "\n")] + cr + newline + rest
-    headers = headers + new_headers
-    parts = [prefix, text, "" if not text or text.endswith("\n") else cr + "\n"]
+    lines = []
     for r in rows:
-        values = [""] * len(headers)
+        values = [""] * (len(headers) + len(new_headers))
         for col in _COLUMNS:
-            if col in mapping and mapping[col] in headers:
-                values[headers.index(mapping[col])] = _text(col, r.get(col), chinese)
-        parts.append(line(values))
-    atomic_write_bytes(path, bom + "".join(parts).encode(codec))
-
-
-#: Parts of a workbook that openpyxl does not read, and so would drop on saving it again.
-_LOST_ON_RESAVE = {"xl/drawings/": "drawings or images", "xl/charts/": "charts", "xl/media/": "images",
-                   "xl/pivotTables/": "pivot tables", "xl/slicers/": "slicers"}
-
-
-def _refuse_lossy_resave(path: Path) -> None:
-    """Refuse (before touching anything) a workbook whose re-saving would lose what it holds."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InputError(Problem(path.name, None, None, None, f"not a readable .xlsx workbook ({exc})")) from None
-    lost = sorted({what for prefix, what in _LOST_ON_RESAVE.items() if any(n.startswith(prefix) for n in names)})
-    if lost:
-        raise InputError(Problem(
-            path.name, None, None, None,
-            f"add-member would have to save this workbook again, which would drop its {', '.join(lost)}: "
-            f"keep the registry as a CSV folder or in a workbook of data only; nothing was written"))
+            if col in mapping and mapping[col] in headers + new_headers:
+                values[(headers + new_headers).index(mapping[col])] = _text(col, r.get(col), chinese)
+        lines.append(style.line(values) + newline)
+    tail = "" if not text or text.endswith(("\n", "\r")) else newline
+    if not new_headers:  # the old bytes are left exactly as they were, the new ones appended
+        atomic_write_bytes(path, raw + (tail + "".join(lines)).encode(codec))
+        return
+    header_style = CsvStyle(delim, newline, quote_default=style.header_quoted)
+    head = head + (delim if head else "") + header_style.line(new_headers, start=len(headers))
+    atomic_write_bytes(path, bom + (prefix + head + ending + body + tail + "".join(lines)).encode(codec))
 
 
 def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  # type: ignore[no-untyped-def]
@@ -144,8 +107,9 @@ def _append_xlsx(path, sheet, mapping, rows, needed, names, chinese) -> None:  #
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError(Problem(path.name, None, None, None,
                                  "add-member writes to CSV folders and .xlsx workbooks; save this workbook as .xlsx"))
-    _refuse_lossy_resave(path)
-    wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    refuse_lossy_resave(path)
+    # rich_text: without it openpyxl flattens text with mixed formatting (a bold word in a cell) to plain text.
+    wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
     formulas = [f"{w.title}!{c.coordinate}" for w in wb.worksheets for row in w.iter_rows() for c in row
                 if c.data_type == "f"][:4]
     if formulas:

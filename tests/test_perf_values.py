@@ -9,6 +9,7 @@ cells with every awkward spelling the data model accepts or rejects.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -43,8 +44,8 @@ def ref_date(v: str) -> tuple[object, bool]:
     if not m:
         return pd.NaT, True
     g = [x for x in m.groups() if x is not None]
-    try:
-        return pd.Timestamp(int(g[0]), int(g[1]), int(g[2])).as_unit("ns"), False
+    try:  # any date of the calendar, years 1 to 9999 (held to the microsecond, so past 2262)
+        return pd.Timestamp(dt.date(int(g[0]), int(g[1]), int(g[2]))).as_unit("us"), False
     except ValueError:
         return pd.NaT, True
 
@@ -92,7 +93,8 @@ CODE_CELLS = ["91450100MA5KXXXX1A", "gx-2019-0001", " NN-1 ", "ＧＸ－１", "X
               "ß", "A,B", "x\x00y"]
 STR_CELLS = ["南宁市", " 柳州市 ", "单位\u200b名称", "\ufeff", "", "   ", "a  b", "Ａ公司", "\u00a0x\u00a0"]
 DATE_CELLS = ["2024-05-30", "2024-5-3", "2024/5/30", "2024年5月30日", "2023-02-30", "1677-09-21", "1677-09-22",
-              "2262-04-11", "2262-04-12", "0000-01-01", "9999-12-31", "２０２４-０１-０１", "2024-01-01 00:00:00",
+              "2262-04-11", "2262-04-12", "2300-01-01", "0000-01-01", "0001-01-01", "9999-12-31", "２０２４-０１-０１",
+              "2024-01-01 00:00:00",
               "2024-01-01T00:00", " 2024-01-02 ", "", "  ", "yesterday", "2024-13-01", "2024-00-10", "٢٠٢٤-٠١-٠١"]
 MONEY_CELLS = ["12000", "1234.5", "1.", ".5", "+3", "-1", "1e5", "inf", "nan", "1.2亿", "3万元", "12,000", "１２",
                " 7 ", "", "  ", "\u200b", "1.2.3", "--1", "+-1", "1" * 400, "0", "00012.50",
@@ -113,7 +115,7 @@ def check_strs(cells: list[str]) -> None:
 def check_dates(cells: list[str]) -> None:
     parsed, bad = parse_column(pd.Series(cells, dtype=str), "date")
     want = [ref_date(v) for v in cells]
-    assert parsed.dtype == "datetime64[ns]"
+    assert parsed.dtype == "datetime64[us]"
     assert [None if pd.isna(x) else x for x in parsed] == [None if pd.isna(w) else w for w, _ in want]
     assert list(bad) == [b for _, b in want]
 

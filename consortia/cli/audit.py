@@ -201,7 +201,9 @@ def deadlines(path: Path, within: int, as_of: dt.date | None, fmt: str, out: Pat
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @output_options
 @rules_option
-@click.option("--ids", is_flag=True, help="Only the rule ids a rulebook may name, one per line.")
+@click.option("--ids", is_flag=True,
+              help="Print every rule id a rulebook may name, one per line: the id, a tab, then the parameters "
+                   "it takes, comma-separated ('-' for none). Reads no rulebook.")
 def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules_files: tuple[str, ...],
           ids: bool) -> None:
     """List the rules of one or every rulebook, with their citations."""

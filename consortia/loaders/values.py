@@ -12,6 +12,7 @@ them.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..schema import ENUMS
+from ..schema import DATE_DTYPE, ENUMS
 from .text import clean, norm, strip_invisible
 
 __all__ = ["MONEY_UNITS", "PARSERS", "all_of", "expected_for", "money_unit_scale", "no_space", "parse_cells",
@@ -124,20 +125,19 @@ def _by_unique(arr: np.ndarray, fn: Callable[[np.ndarray], tuple[np.ndarray, np.
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: The midnights datetime64[ns] can hold (1677-09-21 is cut off at 00:12:43).
-_FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "us"), np.datetime64("2262-04-11", "us")
+_YEAR_ONE = np.datetime64("0001-01-01", "us")
 
 
 def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = np.full(len(u), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out = np.full(len(u), np.datetime64("NaT"), dtype=DATE_DTYPE)
     bad = np.zeros(len(u), dtype=bool)
     # ISO dates (nearly all) in one vectorised call; the other spellings one by one below.
     iso = np.fromiter((_ISO_DATE.fullmatch(v) is not None for v in u), dtype=bool, count=len(u))
     if iso.any():
         when = pd.to_datetime(pd.Index(u[iso], dtype=object), format="%Y-%m-%d", errors="coerce").as_unit("us")
         vals = when.to_numpy()
-        ok = ~np.isnat(vals) & (vals >= _FIRST_DAY) & (vals <= _LAST_DAY)
-        out[iso] = np.where(ok, vals, np.datetime64("NaT")).astype("datetime64[ns]")
+        ok = ~np.isnat(vals) & (vals >= _YEAR_ONE)  # numpy has a year 0; the calendar (and Python) does not
+        out[iso] = np.where(ok, vals, np.datetime64("NaT"))
         bad[iso] = ~ok
     for i in np.flatnonzero(~iso):
         v = u[i]
@@ -149,9 +149,7 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         g = [x for x in m.groups() if x is not None]
         try:
-            # Rejects 2023-02-30, and years outside datetime64[ns] (1677-2262), which
-            # np.datetime64(..., "ns") would otherwise silently wrap around.
-            out[i] = pd.Timestamp(int(g[0]), int(g[1]), int(g[2])).as_unit("ns").to_datetime64()
+            out[i] = np.datetime64(dt.date(int(g[0]), int(g[1]), int(g[2])), "us")  # rejects 2023-02-30 and year 0
         except ValueError:
             out[i] = np.datetime64("NaT")
             bad[i] = True
@@ -305,7 +303,7 @@ def expected_for(kind: str, jurisdictions: str = "") -> str:
         vocab = ENUMS[kind[5:]]
         return "one of " + ", ".join(f"{k} ({v[0]})" if v else k for k, v in vocab.items())
     return {
-        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date, years 1678-2261)",
+        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date)",
         "money": "a non-negative amount in 万元 (e.g. 12000, 12,000.5 or 1.2亿; a comma only between "
                  "groups of three digits)",
         "int": "a whole number (e.g. 30)",
@@ -322,7 +320,7 @@ PARSERS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
     "code": _codes,
     "str": _strings,
 }
-_DTYPES = {"date": "datetime64[ns]", "int": float, "bool": object, "list": object, "code": object, "str": object}
+_DTYPES = {"date": DATE_DTYPE, "int": float, "bool": object, "list": object, "code": object, "str": object}
 #: Kinds parsed cell by cell (mostly distinct values); the others are parsed once per distinct value.
 _PER_CELL = ("code", "str")
 

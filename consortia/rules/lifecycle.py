@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..findings import Finding
 from ..registry import Registry
+from ..schema import DATE_DTYPE
 from ..state import active_memberships, as_timestamp
 from .engine import Context, finding, register, unchecked
 from .labels import consortium_label as _cons_label
@@ -399,8 +400,8 @@ def _due_dates(years: np.ndarray, rule: Rule) -> np.ndarray:
     month, day = int(rule.params.get("due_month", 12)), int(rule.params.get("due_day", 31))
     offset = int(rule.params.get("year_offset", 0))
     uniq = np.unique(years)
-    dates = np.array([np.datetime64(dt.date(int(y) + offset, month, day), "ns") for y in uniq], dtype="datetime64[ns]")
-    return dates[np.searchsorted(uniq, years)] if len(years) else np.array([], dtype="datetime64[ns]")
+    dates = np.array([np.datetime64(dt.date(int(y) + offset, month, day), "us") for y in uniq], dtype=DATE_DTYPE)
+    return dates[np.searchsorted(uniq, years)] if len(years) else np.array([], dtype=DATE_DTYPE)
 
 
 def _report_years(ctx: Context, cons: pd.DataFrame, rule: Rule, until: pd.Timestamp) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..codes import run_starts, unique_sorted
 from ..findings import Finding
+from ..schema import DATE_DTYPE
 from .engine import Context, register
 from .labels import listing
 from .rulebook import Rule, Rulebook
@@ -102,7 +103,7 @@ _END = np.iinfo(np.int64).max
 
 
 def _earliest(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per run beginning at ``starts``: the earliest date as int64 nanoseconds, NaT
+    """Per run beginning at ``starts``: the earliest date as int64 microseconds, NaT
     (the smallest int64, sorting first) when every date of the run is missing."""
     v = np.where(values == _NAT, _END, values)
     first = np.minimum.reduceat(v, starts)
@@ -150,8 +151,8 @@ def _count_rule(ctx: Context, scoped: list[tuple[Rulebook, Rule]], rule_id: str,
     order = np.argsort(key, kind="stable")
     rows, key = rows[order], key[order]
     starts = _runs(key)[:-1]
-    joined = m["joined_on"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
-    recognized = m["recognized_on"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
+    joined = m["joined_on"].to_numpy(dtype=DATE_DTYPE).view(np.int64)[rows]
+    recognized = m["recognized_on"].to_numpy(dtype=DATE_DTYPE).view(np.int64)[rows]
     exempt = (_nonempty(m["exemption"].iloc[rows]) | _nonempty(m["consortium_exemption"].iloc[rows])).astype(np.int8)
     g_unit, g_body = key[starts] // nb, key[starts] % nb
     g_join, g_rec = _earliest(joined, starts), _earliest(recognized, starts)

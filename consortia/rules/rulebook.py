@@ -10,6 +10,8 @@ finding traceable to a clause.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +22,9 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, did_you_mean
 from .params import param_problems
+from .yaml_reader import Reader, node_at
 
 __all__ = [
     "RULE_IDS",
@@ -128,107 +131,95 @@ class Rulebooks(Mapping[str, Rulebook]):
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Reader:
-    """Turns a composed YAML tree into Python values, remembering line numbers
-    so that a malformed rulebook gets an error naming the key and its line."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self._scalars = yaml.SafeLoader("")  # one constructor for every scalar (a loader is costly to make)
-
-    def problem(self, node: yaml.Node | None, key: str, value: object, expected: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else None
-        shown = None if value is None else str(value)
-        self.problems.append(Problem(self.source, line, key, shown, expected))
-
-    def value(self, node: yaml.Node, key: str = "value") -> Any:
-        if isinstance(node, yaml.MappingNode):
-            pairs = [(self.value(k), v) for k, v in node.value]
-            return {k: self.value(v, str(k)) for k, v in pairs}
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(v, key) for v in node.value]
-        try:
-            return self._scalars.construct_object(node)  # type: ignore[no-untyped-call]
-        except (ValueError, TypeError, yaml.YAMLError) as exc:  # 2025-02-30 reads as a date, then fails
-            self.problem(node, key, getattr(node, "value", None), f"a valid value ({exc})")
-            return None
-
-    def fields(self, node: yaml.Node, where: str) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, where, None, "expected a mapping of keys to values")
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for k, v in node.value:
-            out[str(self.value(k))] = v
-        return out
-
-    def text(self, fields: dict[str, yaml.Node], key: str, parent: yaml.Node, *,
-             required: bool = True) -> str | None:
-        node = fields.get(key)
-        if node is None:
-            if required:
-                self.problem(parent, key, None, f"missing required key '{key}'")
-            return None
-        value = self.value(node)
-        if value is None:
-            if required:
-                self.problem(node, key, None, f"'{key}' must not be empty")
-            return None
-        if isinstance(value, (dict, list)):
-            self.problem(node, key, value, f"'{key}' must be text")
-            return None
-        return str(value)
-
-
 _TOP_KEYS = {"jurisdiction", "name_zh", "name_en", "aliases", "level", "parent", "province",
              "city", "division_code", "document", "rules", "common"}
 _RULE_KEYS = {"id", "severity", "in_principle", "params", "citation", "note"}
 
 
-def _parse_rule(r: _Reader, node: yaml.Node, document: str) -> Rule | None:
-    f = r.fields(node, "rules[]")
+def _parse_rule(r: Reader, node: yaml.Node, document: str, at: str) -> Rule | None:
+    """One item of ``rules`` (at ``rules[i]``); once its id is known its problems are named
+    ``rules.ID.…``, which says which rule without counting items."""
+    f = r.fields(node, at)
     if not f:
         return None
+    rule_id = r.text(f, "id", node, at=at)
+    if rule_id is not None and rule_id not in RULE_IDS:
+        r.problem(f["id"], f"{at}.id", rule_id,
+                  f"a known rule id{did_you_mean(rule_id, RULE_IDS)} (`consortia rules --ids` lists them)")
+        rule_id = None
+    if rule_id is not None:
+        at = f"rules.{rule_id}"
     for k in f:
         if k not in _RULE_KEYS:
-            r.problem(f[k], k, None, f"unknown key '{k}' in a rule; allowed: {', '.join(sorted(_RULE_KEYS))}")
-    rule_id = r.text(f, "id", node)
-    if rule_id is not None and rule_id not in RULE_IDS:
-        r.problem(f["id"], "id", rule_id, "a known rule id (`consortia rules --ids` lists them)")
-        rule_id = None
-    severity = r.text(f, "severity", node)
+            r.problem(f[k], f"{at}.{k}", None, f"unknown key '{k}' in a rule; allowed: {', '.join(sorted(_RULE_KEYS))}")
+    severity = r.text(f, "severity", node, at=at)
     if severity is not None and severity not in SEVERITIES:
-        r.problem(f["severity"], "severity", severity, "one of error, warning, info")
+        r.problem(f["severity"], f"{at}.severity", severity, "one of error, warning, info")
         severity = None
     in_principle = False
     if "in_principle" in f:
-        in_principle = r.value(f["in_principle"])
+        in_principle = r.value(f["in_principle"], f"{at}.in_principle")
         if not isinstance(in_principle, bool):
-            r.problem(f["in_principle"], "in_principle", in_principle, "true or false")
+            r.problem(f["in_principle"], f"{at}.in_principle", in_principle, "true or false")
             in_principle = False
     params: dict[str, Any] = {}
     if "params" in f:
-        params = r.value(f["params"]) or {}
+        params = r.value(f["params"], f"{at}.params") or {}
         if not isinstance(params, dict):
-            r.problem(f["params"], "params", params, "a mapping of parameter names to values")
+            r.problem(f["params"], f"{at}.params", params, "a mapping of parameter names to values")
             params = {}
     if rule_id is not None:
         where = f.get("params", node)  # a problem of no one parameter is on the params key (or the rule)
-        nodes = r.fields(where, "params") if params else {}
         for name, value, expected in param_problems(rule_id, params):
-            r.problem(nodes.get(name, where), f"params.{name}" if name else "params", value, expected)
+            found = node_at(where, name) if name and params else None
+            r.problem(found or where, f"{at}.params.{name}" if name else f"{at}.params", value, expected)
     article = quote = None
     if "citation" not in f:
-        r.problem(node, "citation", None, "missing required key 'citation' (article and quote)")
+        r.problem(node, f"{at}.citation", None, "missing required key 'citation' (article and quote)")
     else:
-        c = r.fields(f["citation"], "citation")
-        article = r.text(c, "article", f["citation"])
-        quote = r.text(c, "quote", f["citation"])
-    note = r.text(f, "note", node, required=False) or ""
+        c = r.fields(f["citation"], f"{at}.citation")
+        article = r.text(c, "article", f["citation"], at=f"{at}.citation")
+        quote = r.text(c, "quote", f["citation"], at=f"{at}.citation")
+    note = r.text(f, "note", node, required=False, at=at) or ""
     if None in (rule_id, severity, article, quote):
         return None
     return Rule(rule_id, severity, in_principle, params, article, quote, note, document)  # type: ignore[arg-type]
+
+
+#: The dates a rulebook's document may give, in the order they must fall (each on or after the one before).
+DOCUMENT_DATES = ("in_force_from", "valid_until")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _document_dates(r: Reader, node: yaml.Node, document: Mapping[str, Any]) -> None:
+    """Each document date is a date that exists, and they come in order: a text cannot
+    lapse before it comes into force. (YAML reads 2025-05-30 as a date; a quoted one is
+    read here the same way.)"""
+    nodes = r.fields(node, "document")
+    previous: tuple[str, dt.date] | None = None
+    for key in DOCUMENT_DATES:
+        path = f"document.{key}"
+        if key not in document or path in r.failed:
+            continue
+        value = document[key]
+        day: dt.date | None = None
+        if isinstance(value, dt.datetime):
+            day = value.date()
+        elif isinstance(value, dt.date):
+            day = value
+        elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+            try:
+                day = dt.date.fromisoformat(value.strip())
+            except ValueError as exc:
+                r.problem(nodes.get(key, node), path, value, f"a date that exists, as YYYY-MM-DD ({exc})")
+                continue
+        if day is None:
+            r.problem(nodes.get(key, node), path, value, "a date, as YYYY-MM-DD")
+            continue
+        if previous is not None and day < previous[1]:
+            r.problem(nodes.get(key, node), path, day.isoformat(),
+                      f"a date on or after {previous[0]} ({previous[1].isoformat()})")
+        previous = (key, day)
 
 
 def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
@@ -236,7 +227,7 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
 
     Raises :class:`InputError` listing every malformed key with its line.
     """
-    r = _Reader(source)
+    r = Reader(source)
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -249,14 +240,16 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
     for k in top:
         if k not in _TOP_KEYS:
             r.problem(top[k], k, None, f"unknown top-level key '{k}'")
-    common = bool(top.get("common") is not None and r.value(top["common"]))
+    common = bool(top.get("common") is not None and r.value(top["common"], "common"))
     document = {}
     if not common:
         if "document" in top:
-            document = r.value(top["document"]) or {}
+            document = r.value(top["document"], "document") or {}
             if not isinstance(document, dict):
                 r.problem(top["document"], "document", document, "a mapping with at least 'title'")
                 document = {}
+            else:
+                _document_dates(r, top["document"], document)
         elif not common:
             r.problem(root, "document", None, "missing required key 'document' (with 'title')")
     title = str(document.get("title", ""))
@@ -267,12 +260,12 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
     elif not isinstance(rules_node, yaml.SequenceNode):
         r.problem(rules_node, "rules", None, "'rules' must be a list")
     else:
-        for item in rules_node.value:
-            rule = _parse_rule(r, item, title)
+        for i, item in enumerate(rules_node.value):
+            rule = _parse_rule(r, item, title, f"rules[{i}]")
             if rule is None:
                 continue
             if rule.id in rules:
-                r.problem(item, "id", rule.id, "each rule id once per rulebook")
+                r.problem(item, f"rules[{i}].id", rule.id, "each rule id once per rulebook")
             rules[rule.id] = rule
     if common:
         if r.problems:
@@ -286,10 +279,13 @@ def parse_rulebook(text: str, source: str) -> Rulebook | dict[str, Rule]:
     level = r.text(top, "level", root)
     if level is not None and level not in ("province", "city"):
         r.problem(top["level"], "level", level, "province or city")
-    aliases = r.value(top["aliases"]) if "aliases" in top else []
+    aliases = r.value(top["aliases"], "aliases") if "aliases" in top else []
     if not isinstance(aliases, list):
         r.problem(top["aliases"], "aliases", aliases, "a list of names")
         aliases = []
+    for i, alias in enumerate(aliases):
+        if not isinstance(alias, (str, int)) or isinstance(alias, bool) or not str(alias).strip():
+            r.problem(node_at(top["aliases"], f"[{i}]"), f"aliases[{i}]", alias, "a name (text)")
     if r.problems:
         raise InputError(r.problems)
     return Rulebook(
