@@ -188,13 +188,3 @@ def test_rules_ids_help_says_what_it_prints():
     r = CliRunner().invoke(main, ["rules", "--help"])
     text = " ".join(r.stdout.split())
     assert "the id, a tab, then the parameters it takes, comma-separated ('-' for none)" in text
-
-
-def test_a_kind_declared_as_a_plain_pair_is_still_checked(monkeypatch):
-    """Kinds may be declared as (expected, test) pairs, as they were before item checks: a rule
-    added that way is checked the same, with no item paths."""
-    from consortia.rules import params
-
-    monkeypatch.setitem(params.PARAMS, "MEMBER_CAP", {"max": ("a whole number, 1 to 9", lambda v: v in range(1, 10))})
-    assert params.param_problems("MEMBER_CAP", {"max": 3}) == []
-    assert params.param_problems("MEMBER_CAP", {"max": 12}) == [("max", 12, "a whole number, 1 to 9")]

@@ -131,5 +131,5 @@ def test_a_rulebook_must_say_when_the_lead_may_not_change():
         "    citation: {article: 一, quote: q}\n")
     with pytest.raises(InputError) as exc:
         parse_rulebook(text, "x.yaml")
-    [p] = [p for p in exc.value.problems if p.column == "params.during"]
+    [p] = [p for p in exc.value.problems if p.column == "rules.LEAD_CHANGE.params.during"]
     assert p.value == "sometimes" and "operation" in p.expected

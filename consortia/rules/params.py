@@ -114,8 +114,8 @@ BY_SECTOR = Check(f"a mapping of sectors ({_words('sector')}) to amounts in ä¸‡å
                   and all(_in("sector")(k) and AMOUNT.ok(a) for k, a in v.items()),
                   _bad_sectors)
 
-DURING: Check = ("operation (while the consortium is in force) or projects (while it carries out a project)",
-                 lambda v: v in ("operation", "projects"))
+DURING = Check("operation (while the consortium is in force) or projects (while it carries out a project)",
+               lambda v: v in ("operation", "projects"))
 
 #: rule id -> (parameter -> its kind), and the groups of parameters of which one is needed.
 PARAMS: dict[str, dict[str, Check]] = {
@@ -208,16 +208,13 @@ def param_problems(rule_id: str, params: Mapping[str, Any]) -> list[tuple[str | 
         if check is None:
             allowed = ", ".join(known) or "none"
             out.append((str(name), value, f"a parameter {rule_id} reads (allowed: {allowed})"))
-            continue
-        # A kind may still be declared as a plain (expected, test) pair: it has no item check.
-        expected, ok, *more = check
-        if not ok(value):
+        elif not check.ok(value):
             bad.add(str(name))
-            items = more[0](value) if more and more[0] is not None else []
+            items = check.items(value) if check.items is not None else []
             if items:
-                out.extend((f"{name}{at}", v, e) for at, v, e in items)
+                out.extend((f"{name}{at}", v, expected) for at, v, expected in items)
             else:
-                out.append((str(name), value, expected))
+                out.append((str(name), value, check.expected))
     for need in REQUIRED.get(rule_id, ()):
         if isinstance(need, frozenset):
             if not need & set(params):

@@ -55,11 +55,12 @@ def _find_changes(ctx: Context, cons: pd.DataFrame) -> pd.DataFrame:
     rec = leads["consortium_id"].map(cons.set_index("consortium_id")["recognized_on"])
     after_rec = lambda d: rec.isna() | (d > rec)  # noqa: E731 - undated records: see lead_change
     left = leads["left_on"].notna() & (leads["left_on"] <= ctx.as_of) & after_rec(leads["left_on"])
-    # The earliest start of each record's leads, an undated lead counting as there from the start.
-    start = leads["joined_on"].fillna(pd.Timestamp.min)
-    earliest = start.groupby(leads["consortium_id"]).transform("min")
+    # Another lead was there first: one joined earlier, or one undated (there from the start).
+    by_record = leads["joined_on"].groupby(leads["consortium_id"])
+    earlier = (by_record.transform("min") < leads["joined_on"]) | leads["joined_on"].isna().groupby(
+        leads["consortium_id"]).transform("any")
     joined = (leads["joined_on"].notna() & (leads["joined_on"] <= ctx.as_of) & after_rec(leads["joined_on"])
-              & (earliest < leads["joined_on"]))
+              & earlier)
     parts = [leads[left.to_numpy()].assign(change="left", on=lambda f: f["left_on"]),
              leads[joined.to_numpy()].assign(change="joined", on=lambda f: f["joined_on"])]
     out = pd.concat(parts, ignore_index=True)
