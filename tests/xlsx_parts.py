@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from consortia.loaders.sources import column_letter
+
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -35,19 +37,10 @@ class Sheet:
     rels: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _col(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _sheet_xml(sheet: Sheet) -> str:
     rows = []
     for r, values in enumerate(sheet.rows, start=1):
-        cells = "".join(f'<c r="{_col(c)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+        cells = "".join(f'<c r="{column_letter(c)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
                         for c, v in enumerate(values) if v != "")
         rows.append(f'<row r="{r}">{cells}</row>')
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
