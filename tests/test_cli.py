@@ -281,3 +281,13 @@ def test_show_says_when_the_records_text_was_not_in_force(demo_registry):
     assert texts("DEMO-NJ1") == []
     table = run("show", "consortium", "DEMO-LY1", "-r", str(demo_registry), "--as-of", "2026-06-30").stdout
     assert "liaoyang: lapsed as of 2026-06-30 (in force 2023-05-23 to 2026-05-22)" in table
+
+
+def test_rules_give_each_texts_period_of_validity():
+    rows = json.loads(run("rules", "liaoyang", "--lang", "en", "--format", "json").stdout)
+    assert rows and {r["text_in_force"] for r in rows} == {"2023-05-23 to 2026-05-22"}
+    zh = json.loads(run("rules", "nanjing", "--format", "json").stdout)
+    assert {r["有效期"] for r in zh} == {""}  # the Nanjing text states no period
+    r = run("rules", "--lang", "en")
+    assert "Texts in force: Liaoyang 2023-05-23 to 2026-05-22; Nanning 2025-05-30 to 2030-05-29" in r.stderr
+    assert "有效期：南宁市 2025-05-30 至 2030-05-29" in run("rules", "nanning").stderr

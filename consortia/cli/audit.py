@@ -15,6 +15,7 @@ from .source import Source, registry_argument
 
 if TYPE_CHECKING:
     from ..registry import Registry
+    from ..rules.rulebook import Rulebook
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
                    "citation", "location")
@@ -225,6 +226,15 @@ def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules
         if jid is None:
             raise click.BadParameter(f"unknown jurisdiction {jurisdiction!r}; known: {', '.join(books)}")
         chosen = [books[jid]]
+    from ..rules.validity import in_force_period
+
+    def period(b: Rulebook) -> str:
+        start, end = in_force_period(b)
+        if start is None and end is None:
+            return ""
+        return (" 至 " if lang == "zh" else " to ").join(d.date().isoformat() if d is not None else "…"
+                                                          for d in (start, end))
+
     rows = []
     for b in chosen:
         for r in b.rules.values():
@@ -237,8 +247,13 @@ def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules
                 ("条款" if lang == "zh" else "article"): r.article,
                 ("原文" if lang == "zh" else "citation"): r.citation,
                 **({"note": r.note} if lang == "en" else {}),
+                ("有效期" if lang == "zh" else "text_in_force"): period(b),
             })
     shown = (("jurisdiction", "rule", "severity", "原则上", "已检查", "条款", "原文") if lang == "zh"
              else ("jurisdiction", "rule", "severity", "in_principle", "checked", "article", "citation"))
     emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None, table_columns=shown,
          title="规则" if lang == "zh" else "Rules")
+    periods = [f"{b.name_zh if lang == 'zh' else b.name_en} {period(b)}" for b in chosen if period(b)]
+    if fmt == "table" and periods:  # the table has no room for it; a file has the column
+        click.echo(("有效期：" if lang == "zh" else "Texts in force: ") + "; ".join(periods)
+                   + ("" if lang == "zh" else " (a text that states no period is taken to be in force)"), err=True)
