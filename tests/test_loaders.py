@@ -325,7 +325,7 @@ def units_with(tmp_path: Path, column: str, cells: list[str]) -> Path:
     ("2024-05-30 00:00:00", "2024-05-30"), (" 2024-5-3 ", "2024-05-03"), ("２０２４－０５－３０", "2024-05-30"),
     ("2024-02-29", "2024-02-29"),
     # Real dates outside pandas' nanosecond range (1677-09-22 to 2262-04-11): read as any other.
-    ("2999-12-31", "2999-12-31"), ("2300年1月1日", "2300-01-01"), ("1000-01-01", "1000-01-01"),
+    ("2999-12-31", "2999-12-31"), ("2300年1月1日", "2300-01-01"), ("1900-01-01", "1900-01-01"),
     ("9999-12-31", "9999-12-31"),
 ])
 def test_date_forms(tmp_path, cell, expected):
@@ -334,7 +334,8 @@ def test_date_forms(tmp_path, cell, expected):
 
 
 @pytest.mark.parametrize("cell", ["2023-02-30", "2024-13-01", "2024/5/32", "30/5/2024", "2024-05-30 12:00:00",
-                                  "yesterday", "0000-01-01", "0000/1/1", "10000-01-01"])
+                                  "yesterday", "0000-01-01", "0000/1/1", "10000-01-01",
+                                  "0224-05-30", "1024/5/30", "1899-12-31"])  # typos for 2024: before 1900
 def test_invalid_dates_are_rejected_with_the_cell(tmp_path, cell):
     probs = problems_of(units_with(tmp_path, "credit_blacklist_until", [cell]))
     assert [(p.source, p.row, p.column, p.value) for p in probs] == [("units.csv", 5, "credit_blacklist_until", cell)]

@@ -44,10 +44,11 @@ def ref_date(v: str) -> tuple[object, bool]:
     if not m:
         return pd.NaT, True
     g = [x for x in m.groups() if x is not None]
-    try:  # any date of the calendar, years 1 to 9999 (held to the microsecond, so past 2262)
-        return pd.Timestamp(dt.date(int(g[0]), int(g[1]), int(g[2]))).as_unit("us"), False
+    try:  # any date of the calendar from 1900 to 9999 (held to the microsecond, so past 2262)
+        day = dt.date(int(g[0]), int(g[1]), int(g[2]))
     except ValueError:
         return pd.NaT, True
+    return (pd.NaT, True) if day < dt.date(1900, 1, 1) else (pd.Timestamp(day).as_unit("us"), False)
 
 
 #: 万元 per unit, longest first so that 千万元 is not read as 万元.
@@ -93,7 +94,8 @@ CODE_CELLS = ["91450100MA5KXXXX1A", "gx-2019-0001", " NN-1 ", "ＧＸ－１", "X
               "ß", "A,B", "x\x00y"]
 STR_CELLS = ["南宁市", " 柳州市 ", "单位\u200b名称", "\ufeff", "", "   ", "a  b", "Ａ公司", "\u00a0x\u00a0"]
 DATE_CELLS = ["2024-05-30", "2024-5-3", "2024/5/30", "2024年5月30日", "2023-02-30", "1677-09-21", "1677-09-22",
-              "2262-04-11", "2262-04-12", "2300-01-01", "0000-01-01", "0001-01-01", "9999-12-31", "２０２４-０１-０１",
+              "2262-04-11", "2262-04-12", "2300-01-01", "0000-01-01", "0001-01-01",
+              "0224-05-30", "1899-12-31", "1900-01-01", "1900/1/1", "1024年5月30日", "9999-12-31", "２０２４-０１-０１",
               "2024-01-01 00:00:00",
               "2024-01-01T00:00", " 2024-01-02 ", "", "  ", "yesterday", "2024-13-01", "2024-00-10", "٢٠٢٤-٠١-٠١"]
 MONEY_CELLS = ["12000", "1234.5", "1.", ".5", "+3", "-1", "1e5", "inf", "nan", "1.2亿", "3万元", "12,000", "１２",

@@ -125,7 +125,11 @@ def _by_unique(arr: np.ndarray, fn: Callable[[np.ndarray], tuple[np.ndarray, np.
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_YEAR_ONE = np.datetime64("0001-01-01", "us")
+#: The earliest date a registry cell may hold. Every date of the data model is an event of a
+#: consortium's life (recognised, joined, reported, sanctioned), all long after 1900; a year
+#: such as 0224 or 1024 is a typo for 2024, which would otherwise read as a real date and, say,
+#: start a term 1,800 years ago.
+EARLIEST_DATE = np.datetime64("1900-01-01", "us")
 
 
 def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +140,7 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if iso.any():
         when = pd.to_datetime(pd.Index(u[iso], dtype=object), format="%Y-%m-%d", errors="coerce").as_unit("us")
         vals = when.to_numpy()
-        ok = ~np.isnat(vals) & (vals >= _YEAR_ONE)  # numpy has a year 0; the calendar (and Python) does not
+        ok = ~np.isnat(vals) & (vals >= EARLIEST_DATE)  # numpy's year 0 (no calendar's) falls below it too
         out[iso] = np.where(ok, vals, np.datetime64("NaT"))
         bad[iso] = ~ok
     for i in np.flatnonzero(~iso):
@@ -149,10 +153,14 @@ def _dates(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         g = [x for x in m.groups() if x is not None]
         try:
-            out[i] = np.datetime64(dt.date(int(g[0]), int(g[1]), int(g[2])), "us")  # rejects 2023-02-30 and year 0
+            day = np.datetime64(dt.date(int(g[0]), int(g[1]), int(g[2])), "us")  # rejects 2023-02-30 and year 0
         except ValueError:
-            out[i] = np.datetime64("NaT")
             bad[i] = True
+            continue
+        if day < EARLIEST_DATE:
+            bad[i] = True
+        else:
+            out[i] = day
     return out, bad
 
 
@@ -303,7 +311,7 @@ def expected_for(kind: str, jurisdictions: str = "") -> str:
         vocab = ENUMS[kind[5:]]
         return "one of " + ", ".join(f"{k} ({v[0]})" if v else k for k, v in vocab.items())
     return {
-        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date)",
+        "date": "a date like 2024-05-30, 2024/5/30 or 2024年5月30日 (a real calendar date, from 1900 on)",
         "money": "a non-negative amount in 万元 (e.g. 12000, 12,000.5 or 1.2亿; a comma only between "
                  "groups of three digits)",
         "int": "a whole number (e.g. 30)",
