@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .schema import TABLES
@@ -68,6 +69,25 @@ class Registry:
     sources: dict[str, SourceInfo] = field(default_factory=dict)
     path: Path | None = None
     duplicate_units: pd.DataFrame = field(default_factory=lambda: empty_table("units"))
+    #: (table, column, target) -> (the table, the target, positions): see :meth:`link`.
+    links: dict[tuple[str, str, str], tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def link(self, table: str, column: str, target: str) -> np.ndarray | None:
+        """For each row of ``table``, the row of ``target`` its ``column`` names (-1: none), as
+        the loader found it while checking references; None when it did not, or when either
+        table has been replaced since (an added membership, a part of the registry).
+
+        Looking three million membership codes up among a million unit codes takes over a
+        second at national scale; the loader has done it once, and the rules need not again."""
+        hit = self.links.get((table, column, target))
+        if hit is None or self.tables.get(table) is not hit[0] or self.tables.get(target) is not hit[1]:
+            return None
+        return hit[2]
+
+    def keep_link(self, table: str, column: str, target: str, positions: np.ndarray) -> None:
+        """Record :meth:`link`'s answer for the tables as they are now."""
+        self.links[(table, column, target)] = (self.tables[table], self.tables[target], positions)
 
     def has(self, name: str) -> bool:
         """True when the source had this table (optional tables may be absent)."""

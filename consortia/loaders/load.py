@@ -221,13 +221,17 @@ class _Lookups:
         self._index: dict[tuple[str, str], pd.Index] = {}
         self._pos: dict[tuple[str, str, str, str], np.ndarray] = {}
 
+    def index_of(self, target: str, target_column: str) -> pd.Index:
+        """The distinct values of ``target_column``, in order of first appearance."""
+        tkey = (target, target_column)
+        if tkey not in self._index:
+            self._index[tkey] = pd.Index(self.reg[target][target_column].unique())
+        return self._index[tkey]
+
     def positions(self, table: str, column: str, target: str, target_column: str) -> np.ndarray:
         key = (table, column, target, target_column)
         if key not in self._pos:
-            tkey = (target, target_column)
-            if tkey not in self._index:
-                self._index[tkey] = pd.Index(self.reg[target][target_column].unique())
-            self._pos[key] = self._index[tkey].get_indexer(self.reg[table][column])
+            self._pos[key] = self.index_of(target, target_column).get_indexer(self.reg[table][column])
         return self._pos[key]
 
 
@@ -463,4 +467,8 @@ def _load(path: str | Path, rulebooks: Rulebooks | None = None, only: Collection
     sources = {
         name: SourceInfo(raw.source, raw.path, raw.sheet, raw.encoding, maps[name]) for name, raw in raws.items()
     }
-    return Registry(tables, sources, Path(path), duplicate_units)
+    registry = Registry(tables, sources, Path(path), duplicate_units)
+    for (table, column), (target, key) in _KEY_REFERENCES.items():
+        if table in tables and len(lookups.index_of(target, key)) == len(tables[target]):  # keys unique: rows
+            registry.keep_link(table, column, target, lookups.positions(table, column, target, key))
+    return registry

@@ -18,7 +18,7 @@ import pandas as pd
 from .. import progress
 from ..findings import Finding, sort_findings
 from ..registry import Registry, gc_paused
-from ..state import active_consortia, active_memberships, as_timestamp
+from ..state import active_consortia, active_membership_rows, active_memberships, as_timestamp
 from .parallel import run_split, workers_for
 from .rulebook import Rule, Rulebook, Rulebooks, load_rulebooks
 from .validity import mark_lapsed_texts
@@ -47,8 +47,13 @@ class Context:
         units table (-1 when not listed), computed once per run: hashing a million
         codes is the costly step the membership and composition rules share."""
         if "unit_positions" not in self.cache:
-            index = pd.Index(self.registry.units["uscc"])
-            self.cache["unit_positions"] = index.get_indexer(self.members["uscc"]).astype(np.int64)
+            link = self.registry.link("memberships", "uscc", "units")
+            rows = self.cache.get("member_rows")
+            if link is not None and rows is not None:  # the loader's lookup, at the active rows
+                self.cache["unit_positions"] = link[rows].astype(np.int64)
+            else:
+                index = pd.Index(self.registry.units["uscc"])
+                self.cache["unit_positions"] = index.get_indexer(self.members["uscc"]).astype(np.int64)
         return self.cache["unit_positions"]
 
     def in_force(self) -> pd.DataFrame:
@@ -120,7 +125,8 @@ def run_checks(registry: Registry, books: Rulebooks | None = None,
     books = books or load_rulebooks()
     ts = as_timestamp(as_of)
     with gc_paused(), progress.wiped_after():
-        ctx = Context(registry, books, ts, active_memberships(registry, ts))
+        rows = active_membership_rows(registry, ts)
+        ctx = Context(registry, books, ts, active_memberships(registry, ts, rows), {"member_rows": rows[0]})
         # Every rule to run, with what it is given, listed first so that each step can say "k of n".
         todo: list[tuple[str, Callable[[], list[Finding]]]] = []
         for rule_id, fn in RULES.items():
