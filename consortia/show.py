@@ -18,6 +18,8 @@ from .registry import Registry
 from .rules.engine import run_checks
 from .rules.identity import name_keys
 from .rules.rulebook import Rulebooks
+from .rules.validity import RULE_ID as TEXT_NOT_IN_FORCE
+from .rules.validity import period_label
 from .state import active_memberships, as_timestamp
 
 __all__ = ["describe", "render"]
@@ -117,7 +119,7 @@ def describe(registry: Registry, books: Rulebooks, kind: str, ident: str,
     mine = {m.get("jurisdiction") for m in members}
     info["texts_not_in_force"] = [
         {k: f.details[k] for k in ("state", "in_force_from", "valid_until")} | {"jurisdiction": f.jurisdiction}
-        for f in findings if f.rule == "TEXT_NOT_IN_FORCE" and f.jurisdiction in mine]
+        for f in findings if f.rule == TEXT_NOT_IN_FORCE and f.jurisdiction in mine]
     return info
 
 
@@ -139,7 +141,7 @@ def render(info: dict[str, Any], fmt: str) -> str:
         if k in info:
             rec.add_row(k, ", ".join(info[k]) if isinstance(info[k], list) else str(info[k]))
     for t in info.get("texts_not_in_force", []):
-        period = " to ".join(d for d in (t["in_force_from"], t["valid_until"]) if d)
+        period = period_label(t["in_force_from"], t["valid_until"])
         state = "lapsed" if t["state"] == "lapsed" else "not yet in force"
         rec.add_row("text not in force", f"{t['jurisdiction']}: {state} as of {info['as_of']} (in force {period}); "
                                           "its findings are marked text_in_force: false")

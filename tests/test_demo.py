@@ -12,6 +12,7 @@ from consortia.generate import write_csv
 from consortia.loaders import load_registry
 from consortia.rules.engine import run_checks
 from consortia.rules.rulebook import RULE_IDS
+from consortia.rules.validity import RULE_ID as TEXT_NOT_IN_FORCE
 
 
 def test_every_rule_has_a_checkable_showcase_finding(tmp_path):
@@ -97,6 +98,6 @@ def test_show_audits_the_part_around_a_record_and_finds_what_a_full_audit_finds(
         assert show.describe(reg, books, kind, ident, AS_OF) == expected, (kind, ident)
         rules |= {f["rule"] for f in expected["findings"]}
     # Every rule that found something was compared (the lapsed-text warning names no record).
-    assert rules == {f.rule for f in full} - {"TEXT_NOT_IN_FORCE"}
+    assert rules == {f.rule for f in full} - {TEXT_NOT_IN_FORCE}
     sizes = [len(real_part(reg, kind, ident).memberships) for kind, ident in looked]
     assert max(sizes) <= len(reg.memberships) and min(sizes) < len(reg.memberships) / 4

@@ -15,7 +15,6 @@ from .source import Source, registry_argument
 
 if TYPE_CHECKING:
     from ..registry import Registry
-    from ..rules.rulebook import Rulebook
 
 FINDING_COLUMNS = ("rule", "severity", "waived", "jurisdiction", "consortium_id", "uscc", "message",
                    "citation", "location")
@@ -77,8 +76,10 @@ def check(source: Source, as_of: dt.date | None, fmt: str, out: Path | None, lim
          title=("问题清单" if lang == "zh" else "findings") if fmt == "xlsx" else title,
          echo=click.echo if fmt == "table" else None)
     note_shown(len(shown), len(findings), "findings", ", or --format json|csv|xlsx --out FILE for the report")
+    from ..rules.validity import RULE_ID as TEXT_NOT_IN_FORCE
+
     for f in findings:  # a terminal table may not reach these warnings: each is said once more
-        if f.rule == "TEXT_NOT_IN_FORCE":
+        if f.rule == TEXT_NOT_IN_FORCE:
             click.echo(f"Note: {f.message}", err=True)
     if out is not None:
         click.echo(f"{title}; written to {out}", err=True)
@@ -226,15 +227,11 @@ def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules
         if jid is None:
             raise click.BadParameter(f"unknown jurisdiction {jurisdiction!r}; known: {', '.join(books)}")
         chosen = [books[jid]]
-    from ..rules.validity import in_force_period
+    from ..rules.labels import iso
+    from ..rules.validity import in_force_period, period_label
 
-    def period(b: Rulebook) -> str:
-        start, end = in_force_period(b)
-        if start is None and end is None:
-            return ""
-        return (" 至 " if lang == "zh" else " to ").join(d.date().isoformat() if d is not None else "…"
-                                                          for d in (start, end))
-
+    period = {b.jurisdiction: period_label(*map(iso, in_force_period(b)), sep=" 至 " if lang == "zh" else " to ")
+              for b in chosen}
     rows = []
     for b in chosen:
         for r in b.rules.values():
@@ -247,13 +244,14 @@ def rules(jurisdiction: str | None, lang: str, fmt: str, out: Path | None, rules
                 ("条款" if lang == "zh" else "article"): r.article,
                 ("原文" if lang == "zh" else "citation"): r.citation,
                 **({"note": r.note} if lang == "en" else {}),
-                ("有效期" if lang == "zh" else "text_in_force"): period(b),
+                ("有效期" if lang == "zh" else "text_in_force"): period[b.jurisdiction],
             })
     shown = (("jurisdiction", "rule", "severity", "原则上", "已检查", "条款", "原文") if lang == "zh"
              else ("jurisdiction", "rule", "severity", "in_principle", "checked", "article", "citation"))
     emit(rows, fmt, out=out, echo=click.echo if fmt == "table" else None, table_columns=shown,
          title="规则" if lang == "zh" else "Rules")
-    periods = [f"{b.name_zh if lang == 'zh' else b.name_en} {period(b)}" for b in chosen if period(b)]
+    periods = [f"{b.name_zh if lang == 'zh' else b.name_en} {period[b.jurisdiction]}" for b in chosen
+               if period[b.jurisdiction]]
     if fmt == "table" and periods:  # the table has no room for it; a file has the column
         click.echo(("有效期：" if lang == "zh" else "Texts in force: ") + "; ".join(periods)
                    + ("" if lang == "zh" else " (a text that states no period is taken to be in force)"), err=True)

@@ -25,7 +25,7 @@ from ..findings import Finding
 from .labels import iso
 from .rulebook import Rulebook
 
-__all__ = ["RULE_ID", "in_force_period", "mark_lapsed_texts"]
+__all__ = ["RULE_ID", "in_force_period", "mark_lapsed_texts", "period_label"]
 
 #: The id of the finding that a text was not in force (not a rule of any text).
 RULE_ID = "TEXT_NOT_IN_FORCE"
@@ -46,6 +46,14 @@ def in_force_period(book: Rulebook) -> tuple[pd.Timestamp | None, pd.Timestamp |
     """The first and last day the text is in force (None where it states no bound)."""
     doc = book.document or {}
     return _day(doc.get("in_force_from")), _day(doc.get("valid_until"))
+
+
+def period_label(start: str | None, end: str | None, sep: str = " to ") -> str:
+    """``2023-05-23 to 2026-05-22`` from ISO days, ``…`` for an open bound, "" when the text
+    states no period: how ``rules`` and ``show`` print a text's period."""
+    if start is None and end is None:
+        return ""
+    return sep.join(d or "…" for d in (start, end))
 
 
 def mark_lapsed_texts(findings: list[Finding], books: Mapping[str, Rulebook], records: Mapping[str, int],
