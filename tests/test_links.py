@@ -46,3 +46,28 @@ def test_answers_are_the_same_without_the_links(reg):
     with_links = [f.to_dict() for f in run_checks(reg, as_of=AS_OF, workers=1)]
     without = [f.to_dict() for f in run_checks(bare, as_of=AS_OF, workers=1)]
     assert with_links == without and len(with_links) > 100
+    # The rules that read the links themselves are among those compared.
+    ruled = {f["rule"] for f in with_links}
+    assert {"PROJECT_MEMBER_SHARE", "USCC_INVALID", "USCC_REGION_MISMATCH", "MEMBER_CAP"} <= ruled
+    assert all(f["details"].get("jurisdictions") for f in with_links if f["rule"] == "USCC_REGION_MISMATCH")
+
+
+def test_project_members_outside_the_consortium_are_found_through_the_links(reg):
+    """A unit of no membership in the consortium added to a project already short of
+    members: it is named a non-member, through the integer join as through the text one."""
+    before = [f.details for f in run_checks(reg, as_of=AS_OF, rules=["PROJECT_MEMBER_SHARE"], workers=1)
+              if "project_id" in f.details]
+    assert before, "the generated registry has projects short of members"
+    pid = before[0]["project_id"]
+    pm, projects, m = reg.table("project_members"), reg.table("projects"), reg.memberships
+    cid = projects.loc[projects["project_id"] == pid, "consortium_id"].iloc[0]
+    inside = set(m.loc[m["consortium_id"] == cid, "uscc"])
+    outsider = next(u for u in reg.units["uscc"] if u not in inside and u not in before[0]["non_members"])
+    added = pd.concat([pm, pm[pm["project_id"] == pid].head(1).assign(uscc=outsider)], ignore_index=True)
+    other = replace(reg, tables={**reg.tables, "project_members": added})  # the membership links still hold
+    assert other.link("memberships", "uscc", "units") is not None
+    for r in (other, replace(other, links={})):
+        found = [f.details for f in run_checks(r, as_of=AS_OF, rules=["PROJECT_MEMBER_SHARE"], workers=1)
+                 if f.details.get("project_id") == pid]
+        assert len(found) == 1 and outsider in found[0]["non_members"], found
+        assert found[0]["units"] == before[0]["units"] + 1 and found[0]["members"] == before[0]["members"]

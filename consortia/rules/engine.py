@@ -52,9 +52,15 @@ class Context:
             if link is not None and rows is not None:  # the loader's lookup, at the active rows
                 self.cache["unit_positions"] = link[rows].astype(np.int64)
             else:
-                index = pd.Index(self.registry.units["uscc"])
-                self.cache["unit_positions"] = index.get_indexer(self.members["uscc"]).astype(np.int64)
+                self.cache["unit_positions"] = self.unit_index().get_indexer(self.members["uscc"]).astype(np.int64)
         return self.cache["unit_positions"]
+
+    def unit_index(self) -> pd.Index:
+        """The units' codes as an index (their hash table built once per run), for the
+        rules that look up codes the loader did not link (a project's units)."""
+        if "unit_index" not in self.cache:
+            self.cache["unit_index"] = pd.Index(self.registry.units["uscc"])
+        return self.cache["unit_index"]
 
     def in_force(self) -> pd.DataFrame:
         """The consortium records in force on the as-of date

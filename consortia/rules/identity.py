@@ -30,10 +30,24 @@ _SPACE = re.compile(r"\s+")
 
 def _unit_jurisdictions(ctx: Context, codes: Iterable[str]) -> dict[str, list[str]]:
     """For the units ``codes`` only (the few with findings): the jurisdictions of their consortia."""
-    m = ctx.registry.memberships
-    m = m[m["uscc"].isin(list(codes))][["consortium_id", "uscc"]].merge(
-        ctx.registry.consortia[["consortium_id", "jurisdiction"]], on="consortium_id")
-    return m.groupby("uscc")["jurisdiction"].agg(lambda s: sorted(set(s))).to_dict()
+    reg = ctx.registry
+    codes = list(codes)
+    mu = reg.link("memberships", "uscc", "units")
+    mc = reg.link("memberships", "consortium_id", "consortia")
+    pos = ctx.unit_index().get_indexer(codes) if mu is not None and mc is not None else None
+    if pos is None or (pos < 0).any() or (mu < 0).any() or (mc < 0).any():
+        m = reg.memberships
+        m = m[m["uscc"].isin(codes)][["consortium_id", "uscc"]].merge(
+            reg.consortia[["consortium_id", "jurisdiction"]], on="consortium_id")
+        return m.groupby("uscc")["jurisdiction"].agg(lambda s: sorted(set(s))).to_dict()
+    # The loader's links: the memberships of these units found by position, not by
+    # hashing three million codes again (a quarter of a second per rule at national scale).
+    wanted = np.zeros(len(reg.units), dtype=bool)
+    wanted[pos] = True
+    rows = np.flatnonzero(wanted[mu])
+    pairs = pd.DataFrame({"uscc": reg.units["uscc"].to_numpy(dtype=object)[mu[rows]],
+                          "jurisdiction": reg.consortia["jurisdiction"].to_numpy(dtype=object)[mc[rows]]})
+    return pairs.groupby("uscc")["jurisdiction"].agg(lambda s: sorted(set(s))).to_dict()
 
 
 def _reasons(ctx: Context) -> np.ndarray:

@@ -81,13 +81,45 @@ def _members_among(ctx: Context, p: pd.DataFrame, units: pd.DataFrame) -> pd.Ser
     the project's consortium on the project's date. The pairs are joined to the
     memberships by (consortium, unit), so the work follows the project units, not the
     size of the consortia."""
-    m = ctx.registry.memberships[["consortium_id", "uscc", "joined_on", "left_on"]]
     q = units.reset_index(drop=True).merge(p[["project_id", "consortium_id", "on"]], on="project_id", how="left")
     q["_i"] = np.arange(len(q))
-    j = q.merge(m, on=["consortium_id", "uscc"])
+    keys = _pair_keys(ctx, q)
+    if keys is None:  # no loader links to go by: join on the codes themselves
+        m = ctx.registry.memberships[["consortium_id", "uscc", "joined_on", "left_on"]]
+        j = q.merge(m, on=["consortium_id", "uscc"])
+    else:
+        # Only the memberships of the pairs asked about are joined, on one integer each:
+        # joining three million memberships on two text columns took 1.4 s at national scale.
+        mine, asked = keys
+        m = ctx.registry.memberships
+        sub = np.flatnonzero(pd.Series(mine).isin(asked).to_numpy())
+        j = pd.DataFrame({"_k": asked, "_i": q["_i"].to_numpy(), "on": q["on"].to_numpy()}).merge(
+            pd.DataFrame({"_k": mine[sub], "joined_on": m["joined_on"].to_numpy()[sub],
+                          "left_on": m["left_on"].to_numpy()[sub]}), on="_k")
     hit = np.zeros(len(q), dtype=bool)
     hit[j.loc[_live_on(j).to_numpy(), "_i"].to_numpy()] = True
     return pd.Series(hit, index=units.index)
+
+
+def _pair_keys(ctx: Context, q: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """One integer per (consortium, unit) pair: for every membership, and for each row of
+    ``q`` (its ``consortium_id`` and ``uscc``); equal pairs, equal integers. Read from the
+    loader's links (:meth:`~consortia.registry.Registry.link`); None without them, or when
+    a code names no row (two unknown codes would then share an integer)."""
+    reg = ctx.registry
+    if "pair_keys" not in ctx.cache:
+        mc = reg.link("memberships", "consortium_id", "consortia")
+        mu = reg.link("memberships", "uscc", "units")
+        ok = mc is not None and mu is not None and (mc >= 0).all() and (mu >= 0).all()
+        ctx.cache["pair_keys"] = mc.astype(np.int64) * len(reg.units) + mu if ok else None
+    mine = ctx.cache["pair_keys"]
+    if mine is None:
+        return None
+    qc = pd.Index(reg.consortia["consortium_id"]).get_indexer(q["consortium_id"])
+    qu = ctx.unit_index().get_indexer(q["uscc"])
+    if (qc < 0).any() or (qu < 0).any():
+        return None
+    return mine, qc.astype(np.int64) * len(reg.units) + qu
 
 
 def _scope(ctx: Context, book: Rulebook) -> pd.DataFrame:
