@@ -384,8 +384,8 @@ def test_credit_sanction_in_force_on_the_as_of_date(make_registry, j):
     c, u, m = one(make_registry, j, units_extra={"credit_blacklist_until": "2025-06-30"})
     reg = load_registry(make_registry(u, c, m))
     if j in ("guangxi", "nanning"):
-        # Still within the 惩戒期 while the end date is after the as-of date.
-        assert around(reg, "CREDIT_SANCTION", "2025-06-30") == (1, 0, 0)
+        # Still within the 惩戒期 through its end date (至 includes the day), free the day after.
+        assert around(reg, "CREDIT_SANCTION", "2025-06-30") == (1, 1, 0)
         (f,) = found(reg, "CREDIT_SANCTION", "2025-01-01")
         assert f.uscc == code(2, CITY[j]) and f.consortium_id == "C-1" and f.severity == "error"
         assert "2025-06-30" in f.message and f.details["sanction_until"] == "2025-06-30"

@@ -21,7 +21,8 @@ Which moment is a breach, per rule (the boundary days the tests pin down):
 * ANNUAL_REPORT_MISSING: from the day after the due date (due on or before);
 * RECTIFICATION_OVERDUE: from the day after the first anniversary of the
   grade (more than one year has passed);
-* CREDIT_SANCTION: while ``credit_blacklist_until`` is after the as-of date;
+* CREDIT_SANCTION: while ``credit_blacklist_until`` is on or after the as-of date
+  (失信惩戒期至 names the sanction's last day, as 有效期至 names a text's);
 * LEAD_BAN: a consortium recognised on or after the revocation and before its
   third anniversary.
 
@@ -489,7 +490,8 @@ def credit_sanction(ctx: Context, scoped: Scoped) -> list[Finding]:
         return absent
     out: list[Finding] = []
     until = ctx.registry.units["credit_blacklist_until"]
-    sanctioned = _members_with(ctx, "credit_blacklist_until", until.notna() & (until > ctx.as_of))
+    # 惩戒期至 X: X is the sanction's last day, so on X the unit is 仍在惩戒期内.
+    sanctioned = _members_with(ctx, "credit_blacklist_until", until.notna() & (until >= ctx.as_of))
     for book, rule in scoped:
         bad = sanctioned[sanctioned["jurisdiction"] == book.jurisdiction]
         for r in bad.sort_values(["consortium_id", "uscc"]).itertuples(index=False):
