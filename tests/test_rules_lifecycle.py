@@ -97,6 +97,22 @@ def test_agreement_required_everywhere(make_registry, j):
     assert found(reg, "AGREEMENT", "2024-04-30") == []
 
 
+def test_agreement_signed_after_the_as_of_date_was_not_yet_signed(make_registry):
+    c, u, m = one(make_registry, "liuzhou", agreement_signed_on="2025-03-01")
+    reg = load_registry(make_registry(u, c, m))
+    assert around(reg, "AGREEMENT", "2025-03-01") == (1, 0, 0)
+    (f,) = found(reg, "AGREEMENT", "2025-01-01")
+    assert "agreement_signed_on is 2025-03-01, after the as-of date 2025-01-01" in f.message
+    assert f.details["agreement_signed_on"] == "2025-03-01" and f.severity == "error"
+    # A Nanning record relies on the agreement of the Guangxi record it was recognised from, once signed.
+    u = [unit(1), unit(2)]
+    c = [cons("GX-1", "guangxi", agreement_signed_on="2025-03-01"),
+         cons("NN-1", "nanning", agreement_signed_on="", recognized_from="GX-1")]
+    reg = load_registry(make_registry(u, c, [mem("GX-1", 1, "guangxi", "lead"), mem("NN-1", 1, "nanning", "lead")]))
+    assert sorted(f.consortium_id for f in found(reg, "AGREEMENT", "2025-01-01")) == ["GX-1", "NN-1"]
+    assert found(reg, "AGREEMENT", "2025-03-01") == []
+
+
 def test_agreement_not_waived_by_exemption_and_not_checked_when_revoked(make_registry):
     c, u, m = one(make_registry, "nanjing", agreement_signed_on="", exemption="一事一议")
     c.append(cons("C-2", "nanjing", agreement_signed_on="", status="revoked"))

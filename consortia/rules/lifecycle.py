@@ -3,9 +3,9 @@
 Everything time-based is read as of ``ctx.as_of``: terms run from
 ``recognized_on``, evaluation cycles from the last evaluation (or
 recognition), rectification periods from the rectify grade, report deadlines
-from each rulebook's ``due_month``/``due_day``/``year_offset``, and sanctions,
-revocations, submissions and evaluations dated after the as-of date have not
-happened yet. Only consortium records in force on the as-of date are checked,
+from each rulebook's ``due_month``/``due_day``/``year_offset``, and agreements,
+sanctions, revocations, submissions and evaluations dated after the as-of date
+have not happened yet. Only consortium records in force on the as-of date are checked,
 except REVOKE_GRADE (a record graded revoke whose status still is not revoked
 or terminated) and LEAD_BAN (which reads revoked records to ban their leads).
 
@@ -78,10 +78,11 @@ def _text(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str).str.strip()
 
 
-def _present(s: pd.Series) -> pd.Series:
-    """Non-empty cells of a text or date column."""
+def _present(s: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series:
+    """Non-empty cells of a text or date column; with ``as_of``, dates on or before it only
+    (an agreement signed after the as-of date had not been signed on it)."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.notna()
+        return s.notna() if as_of is None else s.notna() & (s <= as_of)
     return _text(s) != ""
 
 
@@ -209,7 +210,7 @@ def _inherited(ctx: Context, cons: pd.DataFrame, column: str) -> pd.Series:
     """Whether each record, or one it was recognised from, has ``column`` filled in."""
     allc = ctx.registry.consortia
     lin = _lineage_of(ctx, cons["consortium_id"])
-    has = pd.Series(_present(allc[column]).to_numpy(), index=allc["consortium_id"].to_numpy())
+    has = pd.Series(_present(allc[column], ctx.as_of).to_numpy(), index=allc["consortium_id"].to_numpy())
     got = lin["source_id"].map(has).fillna(False).astype(bool).groupby(lin["consortium_id"]).any()
     return cons["consortium_id"].map(got).fillna(False).astype(bool)
 
@@ -234,14 +235,20 @@ def _must_have(ctx: Context, scoped: Scoped, column: str, what: str, where: str)
             out.extend(_not_checkable(ctx, book, rule, cons, [f"the consortia column {column}"]))
             continue
         bad = cons[~_inherited(ctx, cons, column)]
-        for r in bad.itertuples(index=False):
+        for r, value in zip(bad.itertuples(index=False), bad[column].tolist(), strict=True):
+            later = isinstance(value, pd.Timestamp) and not pd.isna(value)  # dated after the as-of date
+            missing = (f"{column} is {_iso(value)}, after the as-of date {_iso(ctx.as_of)}" if later
+                       else f"{column} is empty")
+            details = {"recognized_on": _iso(r.recognized_on), "as_of": _iso(ctx.as_of)}
+            if later:
+                details[column] = _iso(value)
             out.append(finding(
                 ctx, book, rule,
                 f"Consortium {_cons_label(r.consortium_id, r.name)}, recognised on "
-                f"{_iso(r.recognized_on) or 'an unrecorded date'}, has no {what} ({column} is empty); "
+                f"{_iso(r.recognized_on) or 'an unrecorded date'}, has no {what} ({missing}); "
                 f"the {book.name_en} text requires one {where}.",
                 consortium_id=r.consortium_id, row=int(r.src_row), exemption=r.exemption,
-                details={"recognized_on": _iso(r.recognized_on), "as_of": _iso(ctx.as_of)},
+                details=details,
             ))
     return out
 
